@@ -1,0 +1,18 @@
+//! spikeforge's spiking-neural-network library, on burn.
+//!
+//! - [`surrogate`]: surrogate spike functions and their derivatives.
+//! - [`neuron`]: IF, LIF and ParametricLIF neurons with explicit state, a fused multi-step
+//!   op (a burn backend extension with a closed-form BPTT backward) and a reference
+//!   composition of burn ops.
+//!
+//! Everything is exact to SpikingJelly 2.0.0 where it defines the behaviour
+//! (`spikingjelly-spec.md`): spikes bit for bit, gradients to 1e-5 relative.
+
+pub mod neuron;
+pub mod surrogate;
+
+pub use neuron::{
+    Implementation, MultiStepOptions, MultiStepOutput, NeuronConfig, NeuronError, NeuronModel,
+    NeuronState, Reset, SpikingNeuron,
+};
+pub use surrogate::Surrogate;

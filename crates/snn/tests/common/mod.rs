@@ -1,0 +1,141 @@
+//! Shared helpers of the snn integration tests: fixture loading and tolerant comparison.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::PathBuf;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use serde_json::Value;
+use snn::{NeuronConfig, NeuronModel, Reset, Surrogate};
+
+/// The SpikingJelly golden data copied into this crate.
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/spikingjelly")
+}
+
+/// The manifest cases of one kind (`surrogate`, `neuron_multistep`).
+pub fn cases(kind: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(fixtures_dir().join("manifest.json")).unwrap();
+    let manifest: Value = serde_json::from_str(&text).unwrap();
+    let cases: Vec<Value> = manifest["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|case| case["kind"] == kind)
+        .cloned()
+        .collect();
+    assert!(!cases.is_empty(), "no `{kind}` case in the manifest");
+    cases
+}
+
+/// An f32 `.npy` array named by a manifest entry `{file, shape}`: values and shape.
+pub fn load(entry: &Value) -> (Vec<f32>, Vec<usize>) {
+    let path = fixtures_dir().join(entry["file"].as_str().unwrap());
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    (npy.into_vec::<f32>().unwrap(), shape)
+}
+
+/// A 2-D fixture array as a tensor on `device`.
+pub fn load_tensor(entry: &Value, device: &Device) -> Tensor<2> {
+    let (values, shape) = load(entry);
+    Tensor::from_data(TensorData::new(values, [shape[0], shape[1]]), device)
+}
+
+/// `n` deterministic pseudo-random values, uniform in `[low, high)` (SplitMix64), so that
+/// inputs do not depend on a backend's random generator or thread count.
+pub fn uniform(seed: u64, n: usize, low: f32, high: f32) -> Vec<f32> {
+    let mut state = seed;
+    (0..n)
+        .map(|_| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            let unit = (z >> 40) as f32 / (1u64 << 24) as f32;
+            low + (high - low) * unit
+        })
+        .collect()
+}
+
+/// The values of a tensor.
+pub fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor.into_data().try_to_vec::<f32>().unwrap()
+}
+
+/// Bit-for-bit equality of two f32 arrays (as values: `-0.0 == 0.0`).
+pub fn assert_exact(what: &str, actual: &[f32], expected: &[f32]) {
+    assert_eq!(actual.len(), expected.len(), "{what}: length");
+    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+        assert!(
+            a == e,
+            "{what}[{i}]: got {a:e}, expected {e:e} (must be exact)"
+        );
+    }
+}
+
+/// `|a − e| ≤ rtol · max(|e|, floor)` element-wise, with `floor = 0.1 · max|e|`.
+///
+/// Elements much smaller than the largest come from cancellations of terms of the array's
+/// scale (`(1 − S) + (V_r − H)·σ′`, `g − g/τ`), whose f32 rounding (a few ulps of those
+/// terms) depends on the order of operations; they are judged against a tenth of the scale.
+/// Everything else must agree to `rtol` of its own value.
+pub fn assert_close(what: &str, actual: &[f32], expected: &[f32], rtol: f32) {
+    assert_eq!(actual.len(), expected.len(), "{what}: length");
+    let scale = expected.iter().fold(0.0f32, |m, e| m.max(e.abs()));
+    let floor = (0.1 * scale).max(f32::MIN_POSITIVE);
+    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+        let tolerance = rtol * e.abs().max(floor);
+        assert!(
+            (a - e).abs() <= tolerance,
+            "{what}[{i}]: got {a:e}, expected {e:e} (|diff| {:e} > {tolerance:e})",
+            (a - e).abs()
+        );
+    }
+}
+
+/// The surrogate a manifest entry names, with its parameters.
+pub fn surrogate_of(class: &str, params: &Value) -> Surrogate {
+    let base = Surrogate::from_name(class).unwrap();
+    match base {
+        Surrogate::PiecewiseLeakyReLU { .. } => Surrogate::PiecewiseLeakyReLU {
+            w: params["w"].as_f64().unwrap() as f32,
+            c: params["c"].as_f64().unwrap() as f32,
+        },
+        other => other.with_alpha(params["alpha"].as_f64().unwrap() as f32),
+    }
+}
+
+/// The neuron settings of a `neuron_multistep` case.
+pub fn neuron_config_of(case: &Value) -> NeuronConfig {
+    let params = &case["params"];
+    let decay_input = params["decay_input"].as_bool().unwrap_or(true);
+    let model = match case["neuron"].as_str().unwrap() {
+        "IF" => NeuronModel::If,
+        "LIF" => NeuronModel::Lif {
+            tau: params["tau"].as_f64().unwrap() as f32,
+            decay_input,
+        },
+        "PLIF" => NeuronModel::ParametricLif {
+            init_tau: params["init_tau"].as_f64().unwrap() as f32,
+            decay_input,
+        },
+        other => panic!("unknown neuron {other}"),
+    };
+    NeuronConfig {
+        model,
+        v_threshold: params["v_threshold"].as_f64().unwrap() as f32,
+        reset: match params["v_reset"].as_f64() {
+            Some(v_reset) => Reset::Hard {
+                v_reset: v_reset as f32,
+            },
+            None => Reset::Soft,
+        },
+        detach_reset: params["detach_reset"].as_bool().unwrap(),
+        surrogate: surrogate_of(
+            params["surrogate"].as_str().unwrap(),
+            &params["surrogate_params"],
+        ),
+    }
+}
