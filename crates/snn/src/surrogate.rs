@@ -67,9 +67,11 @@ pub(crate) use with_derivative;
 pub(crate) mod derivatives {
     use std::f32::consts::PI;
 
+    use crate::math::exp;
+
     #[inline(always)]
     pub fn sigmoid(alpha: f32, x: f32) -> f32 {
-        let s = 1.0 / (1.0 + (-alpha * x).exp());
+        let s = 1.0 / (1.0 + exp(-alpha * x));
         (1.0 - s) * s * alpha
     }
 
@@ -90,7 +92,7 @@ pub(crate) mod derivatives {
 
     #[inline(always)]
     pub fn piecewise_exp(alpha: f32, x: f32) -> f32 {
-        (alpha / 2.0) * (-alpha * x.abs()).exp()
+        (alpha / 2.0) * exp(-alpha * x.abs())
     }
 
     #[inline(always)]
@@ -108,7 +110,7 @@ pub(crate) mod derivatives {
     #[inline(always)]
     pub fn erf(alpha: f32, x: f32) -> f32 {
         let z = alpha * x;
-        (alpha / PI.sqrt()) * (-z * z).exp()
+        (alpha / PI.sqrt()) * exp(-z * z)
     }
 
     #[inline(always)]

@@ -30,6 +30,8 @@ struct Outcome {
     grad_x: Vec<f32>,
     grad_v0: Vec<f32>,
     grad_w: Option<Vec<f32>>,
+    /// The spikes-only path (`SpikingNeuron::forward`): spikes and input gradient.
+    spikes_only: (Vec<f32>, Vec<f32>),
 }
 
 fn run(problem: &Problem, implementation: Implementation) -> Outcome {
@@ -62,8 +64,19 @@ fn run(problem: &Problem, implementation: Implementation) -> Outcome {
         )
         .unwrap();
     let v = out.v_seq.unwrap_or(out.state.v);
-    let loss = (out.spikes.clone() * upstream_spikes).sum() + (v.clone() * upstream_v).sum();
+    let loss =
+        (out.spikes.clone() * upstream_spikes.clone()).sum() + (v.clone() * upstream_v).sum();
     let grads = loss.backward();
+
+    let x_alone = x.clone().detach().require_grad();
+    let spikes_alone = neuron
+        .forward_with(x_alone.clone(), implementation)
+        .unwrap();
+    let grads_alone = (spikes_alone.clone() * upstream_spikes).sum().backward();
+    let spikes_only = (
+        values(spikes_alone),
+        values(x_alone.grad(&grads_alone).unwrap()),
+    );
     Outcome {
         spikes: values(out.spikes),
         v: values(v),
@@ -73,6 +86,7 @@ fn run(problem: &Problem, implementation: Implementation) -> Outcome {
             .w
             .as_ref()
             .map(|w| values(w.val().grad(&grads).unwrap())),
+        spikes_only,
     }
 }
 
@@ -92,6 +106,19 @@ fn check(problem: &Problem) {
         &format!("grad_v0 {what}"),
         &fused.grad_v0,
         &reference.grad_v0,
+        RTOL,
+    );
+    let (fused_spikes, fused_grad) = &fused.spikes_only;
+    let (reference_spikes, reference_grad) = &reference.spikes_only;
+    assert_exact(
+        &format!("spikes only {what}"),
+        fused_spikes,
+        reference_spikes,
+    );
+    assert_close(
+        &format!("spikes-only grad_x {what}"),
+        fused_grad,
+        reference_grad,
         RTOL,
     );
     match (&fused.grad_w, &reference.grad_w) {

@@ -2,8 +2,8 @@
 //!
 //! Its forward pass runs all `T` steps in one call of [`kernel::forward`]; under `Autodiff`
 //! its backward pass is one call of [`kernel::backward`], the closed-form BPTT recursion,
-//! instead of a graph of 5–10 nodes per step. It saves `H` (and, for PLIF, the input and
-//! initial state, which are shared, not copied).
+//! instead of a graph of 5–10 nodes per step. It keeps only its inputs `X` and `V[-1]`
+//! (shared buffers, not copies), from which the backward pass recomputes `H`.
 //!
 //! Backends: Flex (CPU) and `Autodiff<Flex>`. On other backends (CUDA, wgpu) the neuron
 //! layer uses the reference composition until the GPU kernels arrive; see
@@ -22,15 +22,37 @@ use burn::backend::{
 use burn::tensor::{Device, Shape, Tensor, TensorData};
 
 use super::dynamics::{Charge, Dynamics};
-use super::kernel::{self, BackwardOutputs, ForwardOutputs, PlifInputs};
+use super::kernel::{self, BackwardOutputs, ForwardOutputs};
+
+/// Which membrane potentials the fused op returns after the spikes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VOutput {
+    /// None: the output is the spikes alone (the everyday layer forward pass).
+    None,
+    /// The last step `V[T-1]`, the state to carry on from.
+    Last,
+    /// Every step, `v_seq`.
+    Sequence,
+}
 
 /// What the fused op computes, besides its tensor inputs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FusedSpec {
     /// The neuron equations. For PLIF, `k` is ignored and taken as `sigmoid(w)`.
     pub dynamics: Dynamics,
-    /// Return the whole `V` sequence (`true`) or only the last step.
-    pub store_v_seq: bool,
+    /// Which potentials follow the spikes in the output.
+    pub v_output: VOutput,
+}
+
+impl FusedSpec {
+    /// Rows of `V` in the output for `steps` time steps.
+    pub fn steps_v(&self, steps: usize) -> usize {
+        match self.v_output {
+            VOutput::None => 0,
+            VOutput::Last => 1,
+            VOutput::Sequence => steps,
+        }
+    }
 }
 
 /// The backend extension behind the fused neuron layers.
@@ -40,8 +62,8 @@ pub trait NeuronOps: Backend {
     ///
     /// `x` is `[T, …]`, `v0` the initial potential (as many elements as one step of `x`),
     /// `w` PLIF's scalar weight `[1]` (ignored by IF and LIF). Returns `[S; V]`, the spikes
-    /// `[T, …]` followed along the first axis by `V`: `[T, …]` with `store_v_seq`, else the
-    /// last step `[1, …]`.
+    /// `[T, …]` followed along the first axis by `V` as `spec.v_output` says: every step
+    /// `[T, …]`, the last `[1, …]`, or nothing.
     fn neuron_multi_step(
         x: FloatTensor<Self>,
         v0: FloatTensor<Self>,
@@ -81,8 +103,7 @@ impl NeuronOps for Flex {
         w: FlexTensor,
         spec: FusedSpec,
     ) -> FlexTensor {
-        let layer = Layer::new(&x, &v0, &w, spec);
-        layer.forward(&x, &v0, false).0
+        Layer::new(&x, &v0, &w, spec).forward(&x, &v0)
     }
 }
 
@@ -90,7 +111,7 @@ impl NeuronOps for Flex {
 #[derive(Debug, Clone)]
 struct Layer {
     dynamics: Dynamics,
-    store_v_seq: bool,
+    steps_v: usize,
     steps: usize,
     neurons: usize,
     x_shape: Shape,
@@ -117,7 +138,7 @@ impl Layer {
         }
         Self {
             dynamics,
-            store_v_seq: spec.store_v_seq,
+            steps_v: spec.steps_v(steps),
             steps,
             neurons,
             x_shape,
@@ -125,22 +146,13 @@ impl Layer {
         }
     }
 
-    fn steps_v(&self) -> usize {
-        if self.store_v_seq { self.steps } else { 1 }
-    }
-
-    /// Runs the kernel; returns `[S; V]` and, when asked, `H`.
-    fn forward(
-        &self,
-        x: &FlexTensor,
-        v0: &FlexTensor,
-        keep_charged: bool,
-    ) -> (FlexTensor, Option<FlexTensor>) {
+    /// Runs the kernel; returns `[S; V]`.
+    fn forward(&self, x: &FlexTensor, v0: &FlexTensor) -> FlexTensor {
         let (x, v0) = (contiguous(x), contiguous(v0));
         let spike_len = self.steps * self.neurons;
-        let mut out = vec![0.0f32; (self.steps + self.steps_v()) * self.neurons];
-        let mut charged = keep_charged.then(|| vec![0.0f32; spike_len]);
-        let (spikes, v) = out.split_at_mut(spike_len);
+        let len = (self.steps + self.steps_v) * self.neurons;
+        let mut out: Vec<f32> = Vec::with_capacity(len);
+        let (spikes, v) = out.spare_capacity_mut()[..len].split_at_mut(spike_len);
         kernel::forward(
             &self.dynamics,
             f32_slice(&x),
@@ -148,24 +160,25 @@ impl Layer {
             self.steps,
             ForwardOutputs {
                 spikes,
-                v,
-                charged: charged.as_deref_mut(),
+                v: (self.steps_v > 0).then_some(v),
             },
         );
+        // SAFETY: `kernel::forward` writes every element of its outputs, which together are
+        // the first `len` elements of `out`.
+        unsafe { out.set_len(len) };
         let mut out_shape = self.x_shape.clone();
-        out_shape[0] = self.steps + self.steps_v();
-        let charged = charged.map(|h| flex_tensor(h, self.x_shape.clone()));
-        (flex_tensor(out, out_shape), charged)
+        out_shape[0] = self.steps + self.steps_v;
+        flex_tensor(out, out_shape)
     }
 }
 
-/// What the backward pass keeps from the forward pass.
+/// What the backward pass keeps from the forward pass: the inputs (shared buffers, not
+/// copies), from which it recomputes `H`.
 #[derive(Debug, Clone)]
 struct Saved {
     layer: Layer,
-    charged: FlexTensor,
-    /// PLIF only: the input and initial state (shared buffers, not copies).
-    plif: Option<(FlexTensor, FlexTensor)>,
+    x: FlexTensor,
+    v0: FlexTensor,
 }
 
 #[derive(Debug)]
@@ -177,29 +190,28 @@ impl Backward<Flex, 3> for NeuronBackward {
     fn backward(self, ops: Ops<Saved, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_x, node_v0, node_w] = ops.parents;
         let grad_out = contiguous(&grads.consume::<Flex>(&ops.node));
-        let Saved {
-            layer,
-            charged,
-            plif,
-        } = ops.state;
+        let Saved { layer, x, v0 } = ops.state;
+        let (x, v0) = (contiguous(&x), contiguous(&v0));
 
-        let mut grad_x = vec![0.0f32; layer.steps * layer.neurons];
-        let mut grad_v0 = vec![0.0f32; layer.neurons];
-        let plif = plif.map(|(x, v0)| (contiguous(&x), contiguous(&v0)));
+        let x_len = layer.steps * layer.neurons;
+        let mut grad_x: Vec<f32> = Vec::with_capacity(x_len);
+        let mut grad_v0: Vec<f32> = Vec::with_capacity(layer.neurons);
         let grad_k_sum = kernel::backward(
             &layer.dynamics,
-            f32_slice(&charged),
+            f32_slice(&x),
+            f32_slice(&v0),
             f32_slice(&grad_out),
             layer.steps,
-            plif.as_ref().map(|(x, v0)| PlifInputs {
-                x: f32_slice(x),
-                v0: f32_slice(v0),
-            }),
             BackwardOutputs {
-                grad_x: &mut grad_x,
-                grad_v0: &mut grad_v0,
+                grad_x: &mut grad_x.spare_capacity_mut()[..x_len],
+                grad_v0: &mut grad_v0.spare_capacity_mut()[..layer.neurons],
             },
         );
+        // SAFETY: `kernel::backward` writes every element of both outputs.
+        unsafe {
+            grad_x.set_len(x_len);
+            grad_v0.set_len(layer.neurons);
+        }
 
         if let Some(node) = node_x {
             grads.register::<Flex>(node.id, flex_tensor(grad_x, layer.x_shape.clone()));
@@ -223,25 +235,21 @@ impl<C: CheckpointStrategy> NeuronOps for Autodiff<Flex, C> {
         spec: FusedSpec,
     ) -> FloatTensor<Self> {
         let layer = Layer::new(x.primitive(), v0.primitive(), w.primitive(), spec);
+        let out = layer.forward(x.primitive(), v0.primitive());
         match NeuronBackward
             .prepare::<C>([x.node(), v0.node(), w.node()])
             .compute_bound()
             .stateful()
         {
             OpsKind::Tracked(prep) => {
-                let (out, charged) = layer.forward(x.primitive(), v0.primitive(), true);
-                let plif = matches!(layer.dynamics.charge, Charge::Plif { .. })
-                    .then(|| (x.primitive().clone(), v0.primitive().clone()));
                 let saved = Saved {
                     layer,
-                    charged: charged.expect("the forward pass was asked to keep H"),
-                    plif,
+                    x: x.primitive().clone(),
+                    v0: v0.primitive().clone(),
                 };
                 prep.finish(saved, out)
             }
-            OpsKind::UnTracked(prep) => {
-                prep.finish(layer.forward(x.primitive(), v0.primitive(), false).0)
-            }
+            OpsKind::UnTracked(prep) => prep.finish(out),
         }
     }
 }

@@ -5,33 +5,46 @@
 //! with its membrane state in a small stack array (so it stays in L1), and blocks run in
 //! parallel on rayon's pool. The inner loops walk contiguous rows, so they vectorise.
 //!
-//! The forward pass saves only the charged potential `H[t]` (4 bytes per neuron-step): the
-//! backward pass recomputes the spikes `S[t] = Θ(H[t] − θ)` and, for PLIF, the previous
-//! potential `V[t-1]` from it, bit for bit, instead of keeping a graph per step.
+//! The backward pass needs the charged potentials `H[t]`. Rather than writing them to memory
+//! in the forward pass and reading them back (8 bytes of traffic per neuron-step), it
+//! recomputes them block by block from the input `X` and the initial state, bit for bit, into
+//! a block-sized buffer that stays in cache; the spikes `S[t] = Θ(H[t] − θ)` and, for PLIF,
+//! the previous potential `V[t-1]` follow from `H`.
+
+use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
-use super::dynamics::Dynamics;
+use super::dynamics::{ChargeRule, Dynamics, with_charge_rule};
 use crate::surrogate::with_derivative;
 
 /// Neurons per block of work: 4 KiB of state, one rayon task.
 pub const BLOCK: usize = 1024;
 
-/// Outputs of [`forward`], all row-major.
+/// Outputs of [`forward`], row-major, written in full (they may start uninitialised).
 pub struct ForwardOutputs<'a> {
     /// `S[t]`, `[steps, m]`.
-    pub spikes: &'a mut [f32],
-    /// `V[t]` for every step (`[steps, m]`) or only the last (`[m]`).
-    pub v: &'a mut [f32],
-    /// `H[t]`, `[steps, m]`, when the backward pass will need it.
-    pub charged: Option<&'a mut [f32]>,
+    pub spikes: &'a mut [MaybeUninit<f32>],
+    /// `V[t]` for every step (`[steps, m]`), only the last (`[m]`), or none.
+    pub v: Option<&'a mut [MaybeUninit<f32>]>,
 }
 
 /// Runs `steps` steps of a neuron layer of `v0.len()` neurons from the state `v0`.
 ///
 /// `x` is `[steps, m]`. Whether `outputs.v` holds the whole sequence or only the last step
-/// is read from its length.
+/// is read from its length. Every element of the outputs is written.
 pub fn forward(dynamics: &Dynamics, x: &[f32], v0: &[f32], steps: usize, outputs: ForwardOutputs) {
+    with_charge_rule!(dynamics, rule => forward_with(rule, dynamics, x, v0, steps, outputs))
+}
+
+fn forward_with<R: ChargeRule>(
+    rule: R,
+    dynamics: &Dynamics,
+    x: &[f32],
+    v0: &[f32],
+    steps: usize,
+    outputs: ForwardOutputs,
+) {
     let m = v0.len();
     assert_eq!(
         x.len(),
@@ -39,22 +52,27 @@ pub fn forward(dynamics: &Dynamics, x: &[f32], v0: &[f32], steps: usize, outputs
         "fused neuron forward: input is not [steps, m]"
     );
     assert_eq!(outputs.spikes.len(), steps * m);
-    let store_v_seq = outputs.v.len() == steps * m && steps != 1;
-    assert!(store_v_seq || outputs.v.len() == m);
+    let v_len = outputs.v.as_ref().map_or(0, |v| v.len());
+    let store_v_seq = v_len == steps * m && steps != 1;
+    assert!(store_v_seq || v_len == m || v_len == 0);
     if m == 0 || steps == 0 {
         return;
     }
 
     let spike_blocks = column_blocks(outputs.spikes, m);
-    let v_blocks = column_blocks(outputs.v, m);
-    let charged_blocks = optional_column_blocks(outputs.charged, m);
+    let v_blocks: Vec<Option<Vec<&mut [MaybeUninit<f32>]>>> = match outputs.v {
+        Some(v) => column_blocks(v, m).into_iter().map(Some).collect(),
+        None => (0..spike_blocks.len()).map(|_| None).collect(),
+    };
 
     spike_blocks
         .into_par_iter()
         .zip(v_blocks)
-        .zip(charged_blocks)
         .enumerate()
-        .for_each(|(block, ((mut spikes, mut v_rows), mut charged))| {
+        .for_each(|(block, (mut spikes, mut v_rows))| {
+            // Local copies: the loops below must see the parameters as constants, not as
+            // memory that the output writes might change, or they neither hoist nor vectorise.
+            let (rule, dynamics) = (rule, *dynamics);
             let start = block * BLOCK;
             let len = spikes[0].len();
             let mut state = [0.0f32; BLOCK];
@@ -63,96 +81,75 @@ pub fn forward(dynamics: &Dynamics, x: &[f32], v0: &[f32], steps: usize, outputs
 
             for t in 0..steps {
                 let x_row = &x[t * m + start..t * m + start + len];
-                let spike_row = &mut *spikes[t];
-                match charged.as_mut() {
-                    Some(charged) => {
-                        let h_row = &mut *charged[t];
-                        for (((v, &x), s), h_out) in
-                            state.iter_mut().zip(x_row).zip(spike_row).zip(h_row)
-                        {
-                            let h = dynamics.charge(*v, x);
-                            let (spike, next) = dynamics.fire_and_reset(h);
-                            *h_out = h;
-                            *s = spike;
-                            *v = next;
-                        }
-                    }
-                    None => {
-                        for ((v, &x), s) in state.iter_mut().zip(x_row).zip(spike_row) {
-                            let h = dynamics.charge(*v, x);
-                            let (spike, next) = dynamics.fire_and_reset(h);
-                            *s = spike;
-                            *v = next;
-                        }
-                    }
+                for ((v, &x), s) in state.iter_mut().zip(x_row).zip(spikes[t].iter_mut()) {
+                    let (spike, next) = dynamics.fire_and_reset(rule.charge(*v, x));
+                    s.write(spike);
+                    *v = next;
                 }
-                if store_v_seq {
-                    v_rows[t].copy_from_slice(state);
+                if let (true, Some(v_rows)) = (store_v_seq, v_rows.as_mut()) {
+                    write_row(v_rows[t], state);
                 }
             }
-            if !store_v_seq {
-                v_rows[0].copy_from_slice(state);
+            if let (false, Some(v_rows)) = (store_v_seq, v_rows.as_mut()) {
+                write_row(v_rows[0], state);
             }
         });
 }
 
-/// What the PLIF backward pass needs besides `H`: the input and the initial state.
-pub struct PlifInputs<'a> {
-    /// `X`, `[steps, m]`.
-    pub x: &'a [f32],
-    /// `V[-1]`, `[m]`.
-    pub v0: &'a [f32],
-}
-
-/// Gradients written by [`backward`].
+/// Gradients written by [`backward`], row-major, written in full.
 pub struct BackwardOutputs<'a> {
     /// `∂L/∂X`, `[steps, m]`.
-    pub grad_x: &'a mut [f32],
+    pub grad_x: &'a mut [MaybeUninit<f32>],
     /// `∂L/∂V[-1]`, `[m]`.
-    pub grad_v0: &'a mut [f32],
+    pub grad_v0: &'a mut [MaybeUninit<f32>],
 }
 
 /// The closed-form BPTT recursion of spec §1.5 over `steps` steps.
 ///
-/// `charged` is `H`, `[steps, m]`. `grad_out` is the gradient of the forward output
-/// `[S; V]`: `[steps + steps_v, m]` with `steps_v = steps` when the whole `V` sequence was
-/// returned, else 1. Returns `Σ ∂L/∂H[t]·∂H[t]/∂k` over all neurons and steps (PLIF's `k`;
+/// `x` (`[steps, m]`) and `v0` (`[m]`) are the forward inputs, from which `H` is recomputed.
+/// `grad_out` is the gradient of the forward output `[S; V]`: `[steps + steps_v, m]` with
+/// `steps_v = steps` when the whole `V` sequence was returned, 1 for the last step only, 0 for
+/// the spikes alone. Returns `Σ ∂L/∂H[t]·∂H[t]/∂k` over all neurons and steps (PLIF's `k`;
 /// 0 for IF and LIF).
 pub fn backward(
     dynamics: &Dynamics,
-    charged: &[f32],
+    x: &[f32],
+    v0: &[f32],
     grad_out: &[f32],
     steps: usize,
-    plif: Option<PlifInputs>,
     outputs: BackwardOutputs,
 ) -> f64 {
-    with_derivative!(dynamics.surrogate, slope => {
-        backward_with(dynamics, slope, charged, grad_out, steps, plif, outputs)
-    })
+    with_charge_rule!(dynamics, rule => with_derivative!(dynamics.surrogate, slope => {
+        backward_with(rule, slope, dynamics, x, v0, grad_out, steps, outputs)
+    }))
 }
 
-fn backward_with<F>(
-    dynamics: &Dynamics,
+#[allow(clippy::too_many_arguments)] // the two monomorphised rules plus backward's own inputs
+fn backward_with<R, F>(
+    rule: R,
     slope_of: F,
-    charged: &[f32],
+    dynamics: &Dynamics,
+    x: &[f32],
+    v0: &[f32],
     grad_out: &[f32],
     steps: usize,
-    plif: Option<PlifInputs>,
     outputs: BackwardOutputs,
 ) -> f64
 where
+    R: ChargeRule,
     F: Fn(f32) -> f32 + Sync,
 {
-    let m = outputs.grad_v0.len();
+    let m = v0.len();
     assert_eq!(
-        charged.len(),
+        x.len(),
         steps * m,
-        "fused neuron backward: H is not [steps, m]"
+        "fused neuron backward: input is not [steps, m]"
     );
     assert_eq!(outputs.grad_x.len(), steps * m);
+    assert_eq!(outputs.grad_v0.len(), m);
     let steps_v = grad_out.len() / m.max(1) - steps;
     assert!(
-        steps_v == steps || steps_v == 1,
+        steps_v == steps || steps_v <= 1,
         "fused neuron backward: bad gradient shape"
     );
     if m == 0 || steps == 0 {
@@ -160,6 +157,7 @@ where
     }
     let (grad_spikes, grad_v) = grad_out.split_at(steps * m);
     let theta = dynamics.v_threshold;
+    let no_gradient = [0.0f32; BLOCK];
 
     let grad_x_blocks = column_blocks(outputs.grad_x, m);
     let grad_v0_blocks = column_blocks(outputs.grad_v0, m);
@@ -169,55 +167,77 @@ where
         .zip(grad_v0_blocks)
         .enumerate()
         .map(|(block, (mut grad_x, mut grad_v0))| {
+            // Local copies, as in `forward_with`.
+            let (rule, slope_of, dynamics) = (rule, &slope_of, *dynamics);
             let start = block * BLOCK;
             let len = grad_x[0].len();
+            let rows = |t: usize| t * m + start..t * m + start + len;
+
+            // Recompute H for this block: `charged[t * len + j]`.
+            let mut charged = vec![0.0f32; steps * len];
             let mut carry = [0.0f32; BLOCK];
+            let state = &mut carry[..len];
+            state.copy_from_slice(&v0[start..start + len]);
+            for (t, h_row) in charged.chunks_exact_mut(len).enumerate() {
+                for ((v, &x), h_out) in state.iter_mut().zip(&x[rows(t)]).zip(h_row) {
+                    let h = rule.charge(*v, x);
+                    *h_out = h;
+                    *v = dynamics.fire_and_reset(h).1;
+                }
+            }
+
             let carry = &mut carry[..len];
+            carry.fill(0.0);
             let mut grad_k = [0.0f32; BLOCK];
             let grad_k = &mut grad_k[..len];
-
             for t in (0..steps).rev() {
-                let (a, b) = (t * m + start, t * m + start + len);
-                let h_row = &charged[a..b];
-                let gs_row = &grad_spikes[a..b];
+                let h_row = &charged[t * len..(t + 1) * len];
+                let gs_row = &grad_spikes[rows(t)];
                 let external_v = if steps_v == steps {
-                    Some(&grad_v[a..b])
-                } else if t == steps - 1 {
-                    Some(&grad_v[start..start + len])
+                    &grad_v[rows(t)]
+                } else if steps_v == 1 && t == steps - 1 {
+                    &grad_v[start..start + len]
                 } else {
-                    None
+                    &no_gradient[..len]
                 };
                 let grad_x_row = &mut *grad_x[t];
                 for j in 0..len {
                     let h = h_row[j];
                     let slope = slope_of(h - theta);
                     let reset = dynamics.reset_derivative(h, slope);
-                    let through_v = external_v.map_or(0.0, |g| g[j]) + carry[j];
-                    let grad_h = gs_row[j] * slope + through_v * reset;
-                    let (gx, gv) = dynamics.split_charge_gradient(grad_h);
-                    grad_x_row[j] = gx;
+                    let grad_h = gs_row[j] * slope + (external_v[j] + carry[j]) * reset;
+                    let (gx, gv) = rule.split_gradient(grad_h);
+                    grad_x_row[j].write(gx);
                     carry[j] = gv;
-                    if let Some(inputs) = &plif {
+                    if R::PARAMETRIC {
                         let v_prev = if t > 0 {
-                            dynamics.fire_and_reset(charged[a - m + j]).1
+                            dynamics.fire_and_reset(charged[(t - 1) * len + j]).1
                         } else {
-                            inputs.v0[start + j]
+                            v0[start + j]
                         };
-                        grad_k[j] += grad_h * dynamics.charge_k_derivative(v_prev, inputs.x[a + j]);
+                        let x = x[t * m + start + j];
+                        grad_k[j] += grad_h * rule.k_derivative(v_prev, x);
                     }
                 }
             }
-            grad_v0[0].copy_from_slice(carry);
+            write_row(grad_v0[0], carry);
             grad_k.iter().map(|&g| f64::from(g)).sum::<f64>()
         })
         .sum()
 }
 
+/// Copies `values` into an output row.
+fn write_row(row: &mut [MaybeUninit<f32>], values: &[f32]) {
+    for (slot, &value) in row.iter_mut().zip(values) {
+        slot.write(value);
+    }
+}
+
 /// Splits a row-major `[rows, width]` buffer into column blocks of [`BLOCK`] columns: block
 /// `b` is the list of its row pieces, so blocks can be written from different threads.
-fn column_blocks(data: &mut [f32], width: usize) -> Vec<Vec<&mut [f32]>> {
+fn column_blocks<T>(data: &mut [T], width: usize) -> Vec<Vec<&mut [T]>> {
     let rows = data.len() / width;
-    let mut blocks: Vec<Vec<&mut [f32]>> = (0..width.div_ceil(BLOCK))
+    let mut blocks: Vec<Vec<&mut [T]>> = (0..width.div_ceil(BLOCK))
         .map(|_| Vec::with_capacity(rows))
         .collect();
     for row in data.chunks_mut(width) {
@@ -226,12 +246,4 @@ fn column_blocks(data: &mut [f32], width: usize) -> Vec<Vec<&mut [f32]>> {
         }
     }
     blocks
-}
-
-/// [`column_blocks`] of an optional buffer; `None` gives one `None` per block.
-fn optional_column_blocks(data: Option<&mut [f32]>, width: usize) -> Vec<Option<Vec<&mut [f32]>>> {
-    match data {
-        Some(data) => column_blocks(data, width).into_iter().map(Some).collect(),
-        None => (0..width.div_ceil(BLOCK)).map(|_| None).collect(),
-    }
 }

@@ -19,6 +19,7 @@ use thiserror::Error;
 
 use crate::surrogate::Surrogate;
 use dynamics::{Charge, Dynamics};
+use fused::{FusedSpec, VOutput};
 pub use module::SpikingNeuron;
 
 /// The neuron model: how the membrane charges.
@@ -331,7 +332,8 @@ pub fn step<const D: usize>(
 ///
 /// `state: None` starts from [`NeuronConfig::initial_state`]; a given state's `v` must be
 /// `[1, N, …]` (a state of the wrong shape is an error, not a silent re-initialisation as in
-/// SpikingJelly 2.0.0). `w` is PLIF's weight.
+/// SpikingJelly 2.0.0). `w` is PLIF's weight. The returned state and `v_seq` are
+/// differentiable like the spikes.
 pub fn multi_step<const D: usize>(
     config: &NeuronConfig,
     w: Option<&Tensor<1>>,
@@ -339,6 +341,49 @@ pub fn multi_step<const D: usize>(
     state: Option<NeuronState<D>>,
     options: MultiStepOptions,
 ) -> Result<MultiStepOutput<D>, NeuronError> {
+    let v_output = if options.store_v_seq {
+        VOutput::Sequence
+    } else {
+        VOutput::Last
+    };
+    let steps = x.dims()[0];
+    let (spikes, v_out) = run(config, w, x, state, options.implementation, v_output)?;
+    let v_out = v_out.expect("a V output was asked for");
+    let (v, v_seq) = if options.store_v_seq {
+        (v_out.clone().narrow(0, steps - 1, 1), Some(v_out))
+    } else {
+        (v_out, None)
+    };
+    Ok(MultiStepOutput {
+        spikes,
+        state: NeuronState { v },
+        v_seq,
+    })
+}
+
+/// The spikes of [`multi_step`] alone, from `state` (or the initial state): the everyday
+/// forward pass of a layer. Cheaper than [`multi_step`] when the state is not needed, since
+/// the fused op then neither writes nor differentiates the potentials.
+pub fn spikes<const D: usize>(
+    config: &NeuronConfig,
+    w: Option<&Tensor<1>>,
+    x: Tensor<D>,
+    state: Option<NeuronState<D>>,
+    implementation: Implementation,
+) -> Result<Tensor<D>, NeuronError> {
+    Ok(run(config, w, x, state, implementation, VOutput::None)?.0)
+}
+
+/// Checks the inputs and runs the chosen implementation; returns the spikes and the `V`
+/// rows `v_output` asks for.
+fn run<const D: usize>(
+    config: &NeuronConfig,
+    w: Option<&Tensor<1>>,
+    x: Tensor<D>,
+    state: Option<NeuronState<D>>,
+    implementation: Implementation,
+    v_output: VOutput,
+) -> Result<(Tensor<D>, Option<Tensor<D>>), NeuronError> {
     config.validate()?;
     config.check_weight(w)?;
     let dims = x.dims();
@@ -351,35 +396,26 @@ pub fn multi_step<const D: usize>(
     let device = x.device();
     let v0 = checked_state(config, state, slice_shape, &device)?;
 
-    let fused =
-        options.implementation == Implementation::Fused && fused::is_supported(&device, x.dtype());
-    let (spikes, v_out) = if fused {
-        // IF and LIF ignore w; the op takes one anyway (a constant, never differentiated).
-        let w = w.cloned().unwrap_or_else(|| Tensor::zeros([1], &device));
-        let spec = fused::FusedSpec {
-            dynamics: config.dynamics(),
-            store_v_seq: options.store_v_seq,
-        };
-        let out = fused::multi_step(x, v0, w, spec);
-        let steps_v = if options.store_v_seq { steps } else { 1 };
-        (
-            out.clone().narrow(0, 0, steps),
-            out.narrow(0, steps, steps_v),
-        )
-    } else {
-        reference::multi_step(config, w, x, v0, options.store_v_seq)
+    if implementation == Implementation::Reference || !fused::is_supported(&device, x.dtype()) {
+        let store_v_seq = v_output == VOutput::Sequence;
+        let (spikes, v_out) = reference::multi_step(config, w, x, v0, store_v_seq);
+        return Ok((spikes, (v_output != VOutput::None).then_some(v_out)));
+    }
+    // IF and LIF ignore w; the op takes one anyway (a constant, never differentiated).
+    let w = w.cloned().unwrap_or_else(|| Tensor::zeros([1], &device));
+    let spec = FusedSpec {
+        dynamics: config.dynamics(),
+        v_output,
     };
-
-    let (v, v_seq) = if options.store_v_seq {
-        (v_out.clone().narrow(0, steps - 1, 1), Some(v_out))
-    } else {
-        (v_out, None)
-    };
-    Ok(MultiStepOutput {
-        spikes,
-        state: NeuronState { v },
-        v_seq,
-    })
+    let steps_v = spec.steps_v(steps);
+    let out = fused::multi_step(x, v0, w, spec);
+    if steps_v == 0 {
+        return Ok((out, None));
+    }
+    Ok((
+        out.clone().narrow(0, 0, steps),
+        Some(out.narrow(0, steps, steps_v)),
+    ))
 }
 
 fn checked_state<const D: usize>(

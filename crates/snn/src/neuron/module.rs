@@ -4,7 +4,8 @@ use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 
 use super::{
-    MultiStepOptions, MultiStepOutput, NeuronConfig, NeuronError, NeuronState, multi_step, step,
+    Implementation, MultiStepOptions, MultiStepOutput, NeuronConfig, NeuronError, NeuronState,
+    multi_step, spikes, step,
 };
 
 /// A neuron layer as a burn `Module`: its settings plus, for ParametricLIF, the learnable
@@ -55,9 +56,22 @@ impl SpikingNeuron {
     /// The spikes of all steps of `x: [T, N, …]` from the initial state, fused where
     /// possible: the everyday forward pass of a layer.
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Result<Tensor<D>, NeuronError> {
-        Ok(self
-            .multi_step(x, None, MultiStepOptions::default())?
-            .spikes)
+        self.forward_with(x, Implementation::default())
+    }
+
+    /// [`forward`](Self::forward) with a chosen implementation.
+    pub fn forward_with<const D: usize>(
+        &self,
+        x: Tensor<D>,
+        implementation: Implementation,
+    ) -> Result<Tensor<D>, NeuronError> {
+        spikes(
+            &self.config,
+            self.weight().as_ref(),
+            x,
+            None,
+            implementation,
+        )
     }
 
     fn weight(&self) -> Option<Tensor<1>> {
