@@ -1,1 +1,37 @@
-fn main() {}
+//! `spikeforge`: train and run spiking neural networks on event-camera data.
+//!
+//! The binary only parses arguments and prints; the work is done by the `events` and `snn`
+//! libraries.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+
+// jemalloc keeps freed pages for reuse: a training step allocates tensors of tens of MiB,
+// which glibc would hand back to the kernel and page-fault in again at every step.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+#[allow(non_upper_case_globals)]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static malloc_conf: &[u8; 36] = b"dirty_decay_ms:-1,muzzy_decay_ms:-1\0";
+
+#[derive(Debug, Parser)]
+#[command(name = "spikeforge", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Measure speed and write the figures as JSON.
+    #[command(subcommand)]
+    Bench(commands::bench::Bench),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Bench(bench) => commands::bench::run(bench),
+    }
+}

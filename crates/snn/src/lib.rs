@@ -8,6 +8,7 @@
 //! Everything is exact to SpikingJelly 2.0.0 where it defines the behaviour
 //! (`spikingjelly-spec.md`): spikes bit for bit, gradients to 1e-5 relative.
 
+pub mod bench;
 mod math;
 pub mod neuron;
 pub mod surrogate;

@@ -8,6 +8,7 @@
 /// results below `f32::MIN_POSITIVE` flush to about `1.2e-38` and overflow saturates near
 /// `f32::MAX` instead of becoming infinite; NaN stays NaN.
 #[inline(always)]
+#[allow(clippy::excessive_precision)] // the published coefficients, as published
 pub fn exp(x: f32) -> f32 {
     const LOG2_E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
@@ -15,7 +16,11 @@ pub fn exp(x: f32) -> f32 {
     // Adding and subtracting 1.5·2^23 rounds to the nearest integer without `roundps`.
     const ROUNDER: f32 = 12_582_912.0;
     let x = x.clamp(-87.3, 88.3);
-    let n = (x * LOG2_E + ROUNDER) - ROUNDER;
+    // `shifted`'s low mantissa bits hold n = round(x·log2 e) (|n| ≤ 127 ≪ 2^22), so n is
+    // read from the bits with integer arithmetic, which vectorises (a float-to-int `as`
+    // cast saturates and does not).
+    let shifted = x * LOG2_E + ROUNDER;
+    let n = shifted - ROUNDER;
     let r = x - n * LN2_HI - n * LN2_LO;
     let p = 1.987_569_1e-4;
     let p = p * r + 1.398_199_9e-3;
@@ -24,7 +29,8 @@ pub fn exp(x: f32) -> f32 {
     let p = p * r + 1.666_666_5e-1;
     let p = p * r + 5.000_000_1e-1;
     let e_r = p * r * r + r + 1.0;
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    let n_bits = shifted.to_bits().wrapping_sub(ROUNDER.to_bits());
+    let scale = f32::from_bits(n_bits.wrapping_add(127) << 23);
     e_r * scale
 }
 

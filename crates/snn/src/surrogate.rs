@@ -390,6 +390,7 @@ impl Surrogate {
 /// `erfc(z)` on a tensor, to 1.2e-7 relative everywhere (Numerical Recipes' Chebyshev fit,
 /// `erfcc`), composed of differentiable ops. burn has `erf` but no `erfc`, and `1 − erf(z)`
 /// loses every digit where `erfc(z)` is tiny (SpikingJelly's Erf primitive for `x ≪ 0`).
+#[allow(clippy::excessive_precision)] // the published coefficients, as published
 fn erfc_tensor<const D: usize>(z: Tensor<D>) -> Tensor<D> {
     const COEFFICIENTS: [f32; 10] = [
         -1.265_512_2,

@@ -13,6 +13,7 @@
 
 use std::mem::MaybeUninit;
 
+use multiversion::multiversion;
 use rayon::prelude::*;
 
 use super::dynamics::{ChargeRule, Dynamics, with_charge_rule};
@@ -69,31 +70,80 @@ fn forward_with<R: ChargeRule>(
         .into_par_iter()
         .zip(v_blocks)
         .enumerate()
-        .for_each(|(block, (mut spikes, mut v_rows))| {
-            // Local copies: the loops below must see the parameters as constants, not as
-            // memory that the output writes might change, or they neither hoist nor vectorise.
-            let (rule, dynamics) = (rule, *dynamics);
-            let start = block * BLOCK;
-            let len = spikes[0].len();
-            let mut state = [0.0f32; BLOCK];
-            let state = &mut state[..len];
-            state.copy_from_slice(&v0[start..start + len]);
-
-            for t in 0..steps {
-                let x_row = &x[t * m + start..t * m + start + len];
-                for ((v, &x), s) in state.iter_mut().zip(x_row).zip(spikes[t].iter_mut()) {
-                    let (spike, next) = dynamics.fire_and_reset(rule.charge(*v, x));
-                    s.write(spike);
-                    *v = next;
-                }
-                if let (true, Some(v_rows)) = (store_v_seq, v_rows.as_mut()) {
-                    write_row(v_rows[t], state);
-                }
-            }
-            if let (false, Some(v_rows)) = (store_v_seq, v_rows.as_mut()) {
-                write_row(v_rows[0], state);
-            }
+        .for_each(|(index, (mut spikes, mut v_rows))| {
+            let block = Block::new(index, m, spikes[0].len());
+            forward_block(
+                rule,
+                *dynamics,
+                (x, v0),
+                steps,
+                block,
+                &mut spikes,
+                v_rows.as_deref_mut().map(|rows| (rows, store_v_seq)),
+            )
         });
+}
+
+/// The neurons `[start, start + len)` of a layer of `m`: one block of work.
+#[derive(Debug, Clone, Copy)]
+struct Block {
+    start: usize,
+    len: usize,
+    m: usize,
+}
+
+impl Block {
+    fn new(index: usize, m: usize, len: usize) -> Self {
+        Self {
+            start: index * BLOCK,
+            len,
+            m,
+        }
+    }
+
+    /// The block's part of row `t` of a `[steps, m]` buffer.
+    #[inline(always)]
+    fn row(&self, t: usize) -> std::ops::Range<usize> {
+        t * self.m + self.start..t * self.m + self.start + self.len
+    }
+}
+
+/// All steps of one block. `rule` and `dynamics` arrive by value: the loops must see them
+/// as constants, not as memory the output writes might change, or they neither hoist nor
+/// vectorise. `v_rows` is the `V` output with whether it holds every step.
+///
+/// Compiled for AVX-512 and AVX2+FMA besides the baseline, chosen at run time; the results
+/// are bit-identical (the same IEEE operations; Rust never fuses a multiply and an add).
+#[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
+fn forward_block<R: ChargeRule>(
+    rule: R,
+    dynamics: Dynamics,
+    (x, v0): (&[f32], &[f32]),
+    steps: usize,
+    block: Block,
+    spikes: &mut [&mut [MaybeUninit<f32>]],
+    mut v_rows: Option<(&mut [&mut [MaybeUninit<f32>]], bool)>,
+) {
+    let mut state = [0.0f32; BLOCK];
+    let state = &mut state[..block.len];
+    state.copy_from_slice(&v0[block.start..block.start + block.len]);
+    for (t, spike_row) in spikes.iter_mut().enumerate().take(steps) {
+        for ((v, &x), s) in state
+            .iter_mut()
+            .zip(&x[block.row(t)])
+            .zip(spike_row.iter_mut())
+        {
+            let (spike, next) = dynamics.fire_and_reset(rule.charge(*v, x));
+            s.write(spike);
+            *v = next;
+        }
+        if let Some((rows, true)) = v_rows.as_mut() {
+            write_row(rows[t], state);
+        }
+    }
+    if let Some((rows, false)) = v_rows {
+        write_row(rows[0], state);
+    }
 }
 
 /// Gradients written by [`backward`], row-major, written in full.
@@ -156,74 +206,112 @@ where
         return 0.0;
     }
     let (grad_spikes, grad_v) = grad_out.split_at(steps * m);
-    let theta = dynamics.v_threshold;
-    let no_gradient = [0.0f32; BLOCK];
 
     let grad_x_blocks = column_blocks(outputs.grad_x, m);
     let grad_v0_blocks = column_blocks(outputs.grad_v0, m);
 
+    let upstream = Upstream {
+        spikes: grad_spikes,
+        v: grad_v,
+        steps_v,
+    };
     grad_x_blocks
         .into_par_iter()
         .zip(grad_v0_blocks)
         .enumerate()
-        .map(|(block, (mut grad_x, mut grad_v0))| {
-            // Local copies, as in `forward_with`.
-            let (rule, slope_of, dynamics) = (rule, &slope_of, *dynamics);
-            let start = block * BLOCK;
-            let len = grad_x[0].len();
-            let rows = |t: usize| t * m + start..t * m + start + len;
-
-            // Recompute H for this block: `charged[t * len + j]`.
-            let mut charged = vec![0.0f32; steps * len];
-            let mut carry = [0.0f32; BLOCK];
-            let state = &mut carry[..len];
-            state.copy_from_slice(&v0[start..start + len]);
-            for (t, h_row) in charged.chunks_exact_mut(len).enumerate() {
-                for ((v, &x), h_out) in state.iter_mut().zip(&x[rows(t)]).zip(h_row) {
-                    let h = rule.charge(*v, x);
-                    *h_out = h;
-                    *v = dynamics.fire_and_reset(h).1;
-                }
-            }
-
-            let carry = &mut carry[..len];
-            carry.fill(0.0);
-            let mut grad_k = [0.0f32; BLOCK];
-            let grad_k = &mut grad_k[..len];
-            for t in (0..steps).rev() {
-                let h_row = &charged[t * len..(t + 1) * len];
-                let gs_row = &grad_spikes[rows(t)];
-                let external_v = if steps_v == steps {
-                    &grad_v[rows(t)]
-                } else if steps_v == 1 && t == steps - 1 {
-                    &grad_v[start..start + len]
-                } else {
-                    &no_gradient[..len]
-                };
-                let grad_x_row = &mut *grad_x[t];
-                for j in 0..len {
-                    let h = h_row[j];
-                    let slope = slope_of(h - theta);
-                    let reset = dynamics.reset_derivative(h, slope);
-                    let grad_h = gs_row[j] * slope + (external_v[j] + carry[j]) * reset;
-                    let (gx, gv) = rule.split_gradient(grad_h);
-                    grad_x_row[j].write(gx);
-                    carry[j] = gv;
-                    if R::PARAMETRIC {
-                        let v_prev = if t > 0 {
-                            dynamics.fire_and_reset(charged[(t - 1) * len + j]).1
-                        } else {
-                            v0[start + j]
-                        };
-                        let x = x[t * m + start + j];
-                        grad_k[j] += grad_h * rule.k_derivative(v_prev, x);
-                    }
-                }
-            }
-            write_row(grad_v0[0], carry);
-            grad_k.iter().map(|&g| f64::from(g)).sum::<f64>()
+        .map(|(index, (mut grad_x, mut grad_v0))| {
+            let block = Block::new(index, m, grad_x[0].len());
+            backward_block(
+                rule,
+                &slope_of,
+                *dynamics,
+                (x, v0),
+                &upstream,
+                steps,
+                block,
+                (&mut grad_x, &mut *grad_v0[0]),
+            )
         })
         .sum()
+}
+
+/// The gradient arriving at the forward output `[S; V]`.
+struct Upstream<'a> {
+    /// `∂L/∂S`, `[steps, m]`.
+    spikes: &'a [f32],
+    /// `∂L/∂V`, `[steps_v, m]`.
+    v: &'a [f32],
+    /// 0, 1 or `steps`.
+    steps_v: usize,
+}
+
+/// The backward pass of one block: recompute `H`, then the BPTT recursion. Returns the
+/// block's `Σ ∂L/∂H·∂H/∂k`. Multiversioned as [`forward_block`].
+#[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
+#[allow(clippy::too_many_arguments)] // the monomorphised rules, the inputs, the outputs
+fn backward_block<R: ChargeRule, F: Fn(f32) -> f32>(
+    rule: R,
+    slope_of: &F,
+    dynamics: Dynamics,
+    (x, v0): (&[f32], &[f32]),
+    upstream: &Upstream,
+    steps: usize,
+    block: Block,
+    (grad_x, grad_v0): (&mut [&mut [MaybeUninit<f32>]], &mut [MaybeUninit<f32>]),
+) -> f64 {
+    let len = block.len;
+    let theta = dynamics.v_threshold;
+
+    // Recompute H for this block into a cache-resident buffer: `charged[t * len + j]`.
+    let mut charged = vec![0.0f32; steps * len];
+    let mut state = [0.0f32; BLOCK];
+    let state = &mut state[..len];
+    state.copy_from_slice(&v0[block.start..block.start + len]);
+    for (t, h_row) in charged.chunks_exact_mut(len).enumerate() {
+        for ((v, &x), h_out) in state.iter_mut().zip(&x[block.row(t)]).zip(h_row) {
+            let h = rule.charge(*v, x);
+            *h_out = h;
+            *v = dynamics.fire_and_reset(h).1;
+        }
+    }
+
+    let no_gradient = [0.0f32; BLOCK];
+    let mut carry = [0.0f32; BLOCK];
+    let carry = &mut carry[..len];
+    let mut grad_k = [0.0f32; BLOCK];
+    let grad_k = &mut grad_k[..len];
+    for t in (0..steps).rev() {
+        let h_row = &charged[t * len..(t + 1) * len];
+        let gs_row = &upstream.spikes[block.row(t)];
+        let external_v = if upstream.steps_v == steps {
+            &upstream.v[block.row(t)]
+        } else if upstream.steps_v == 1 && t == steps - 1 {
+            &upstream.v[block.row(0)]
+        } else {
+            &no_gradient[..len]
+        };
+        let grad_x_row = &mut *grad_x[t];
+        for j in 0..len {
+            let h = h_row[j];
+            let slope = slope_of(h - theta);
+            let reset = dynamics.reset_derivative(h, slope);
+            let grad_h = gs_row[j] * slope + (external_v[j] + carry[j]) * reset;
+            let (gx, gv) = rule.split_gradient(grad_h);
+            grad_x_row[j].write(gx);
+            carry[j] = gv;
+            if R::PARAMETRIC {
+                let v_prev = if t > 0 {
+                    dynamics.fire_and_reset(charged[(t - 1) * len + j]).1
+                } else {
+                    v0[block.start + j]
+                };
+                let x = x[block.row(t)][j];
+                grad_k[j] += grad_h * rule.k_derivative(v_prev, x);
+            }
+        }
+    }
+    write_row(grad_v0, carry);
+    grad_k.iter().map(|&g| f64::from(g)).sum::<f64>()
 }
 
 /// Copies `values` into an output row.

@@ -1,0 +1,119 @@
+//! `spikeforge bench`: timings written as JSON.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use burn::tensor::Device;
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use snn::Implementation;
+use snn::bench::{SEED_LAYER_SHAPE, layer_inputs, layer_training_step, seed_neurons};
+
+/// What to benchmark.
+#[derive(Debug, Subcommand)]
+pub enum Bench {
+    /// Multi-step IF and LIF layers at the seed SNN's shape, forward + backward: the fused op
+    /// against the reference composition of burn ops.
+    Neurons(NeuronsArgs),
+}
+
+/// Options of `spikeforge bench neurons`.
+#[derive(Debug, Args)]
+pub struct NeuronsArgs {
+    /// Timed runs per measurement (after two warm-up runs); the median is reported.
+    #[arg(long, default_value_t = 10)]
+    repeats: usize,
+    /// Where to write the JSON record.
+    #[arg(long, default_value = "target/bench/neurons.json")]
+    json: PathBuf,
+}
+
+#[derive(Debug, Serialize)]
+struct NeuronsRecord {
+    benchmark: &'static str,
+    shape: [usize; 5],
+    threads: usize,
+    repeats: usize,
+    results: Vec<Measurement>,
+}
+
+#[derive(Debug, Serialize)]
+struct Measurement {
+    neuron: &'static str,
+    implementation: String,
+    median_ms: f64,
+    min_ms: f64,
+}
+
+/// Runs one benchmark.
+pub fn run(bench: Bench) -> Result<()> {
+    match bench {
+        Bench::Neurons(args) => neurons(&args),
+    }
+}
+
+fn neurons(args: &NeuronsArgs) -> Result<()> {
+    anyhow::ensure!(args.repeats > 0, "--repeats must be at least 1");
+    let device = Device::flex().autodiff();
+    let (x, upstream) = layer_inputs(SEED_LAYER_SHAPE, &device);
+    let mut results = Vec::new();
+    println!(
+        "forward + backward of one multi-step neuron layer, input {SEED_LAYER_SHAPE:?}, {} threads",
+        rayon::current_num_threads()
+    );
+    for (name, config) in seed_neurons() {
+        let neuron = config.init(&device)?;
+        for implementation in [Implementation::Fused, Implementation::Reference] {
+            let mut times = Vec::with_capacity(args.repeats);
+            for run in 0..args.repeats + 2 {
+                let start = Instant::now();
+                layer_training_step(&neuron, &x, &upstream, implementation)?;
+                if run >= 2 {
+                    times.push(start.elapsed().as_secs_f64() * 1e3);
+                }
+            }
+            times.sort_by(f64::total_cmp);
+            let measurement = Measurement {
+                neuron: name,
+                implementation: format!("{implementation:?}"),
+                median_ms: times[times.len() / 2],
+                min_ms: times[0],
+            };
+            println!(
+                "{:>4} {:<10} median {:>8.2} ms   min {:>8.2} ms",
+                measurement.neuron,
+                measurement.implementation,
+                measurement.median_ms,
+                measurement.min_ms
+            );
+            results.push(measurement);
+        }
+    }
+    let record = NeuronsRecord {
+        benchmark: "neuron_forward_backward",
+        shape: SEED_LAYER_SHAPE,
+        threads: rayon::current_num_threads(),
+        repeats: args.repeats,
+        results,
+    };
+    write_json_atomically(&args.json, &record)?;
+    println!("wrote {}", args.json.display());
+    Ok(())
+}
+
+/// Writes `value` as JSON to a temporary file beside `path`, then renames it over `path`, so
+/// that a crash never leaves a half-written record.
+fn write_json_atomically(path: &Path, value: &impl Serialize) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating the folder {}", parent.display()))?;
+    }
+    let temporary = path.with_extension("json.tmp");
+    let text = serde_json::to_string_pretty(value)?;
+    std::fs::write(&temporary, text + "\n")
+        .with_context(|| format!("writing {}", temporary.display()))?;
+    std::fs::rename(&temporary, path)
+        .with_context(|| format!("renaming {} to {}", temporary.display(), path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! Benchmark workloads, shared by `cargo bench` and `spikeforge bench` so that both time
+//! exactly the same thing.
+
+use burn::tensor::{Device, Distribution, Tensor};
+
+use crate::{Implementation, NeuronConfig, NeuronError, SpikingNeuron};
+
+/// The input of one multi-step neuron layer of the seed SNN at batch 32:
+/// `[T=8, N=32, C=32, 32, 32]`.
+pub const SEED_LAYER_SHAPE: [usize; 5] = [8, 32, 32, 32, 32];
+
+/// The neuron layers benchmarked: SpikingJelly's `IFNode()` and `LIFNode(tau=2)`.
+pub fn seed_neurons() -> [(&'static str, NeuronConfig); 2] {
+    [
+        ("IF", NeuronConfig::if_node()),
+        ("LIF", NeuronConfig::lif(2.0)),
+    ]
+}
+
+/// A layer input of about a fifth firing neurons, and a dense upstream gradient, on
+/// `device` (seeded, so every run times the same numbers).
+pub fn layer_inputs(shape: [usize; 5], device: &Device) -> (Tensor<5>, Tensor<5>) {
+    device.seed(0);
+    let x = Tensor::random(shape, Distribution::Normal(0.3, 0.5), device).detach();
+    let upstream = Tensor::random(shape, Distribution::Normal(0.0, 1.0), device).detach();
+    (x, upstream)
+}
+
+/// One training step of a neuron layer: forward, the loss `Σ spikes · upstream` (so that a
+/// dense gradient arrives, as from the next layer), backward to the input. Returns the first
+/// input gradient, so that nothing can be optimised away.
+pub fn layer_training_step(
+    neuron: &SpikingNeuron,
+    x: &Tensor<5>,
+    upstream: &Tensor<5>,
+    implementation: Implementation,
+) -> Result<f32, NeuronError> {
+    let x = x.clone().require_grad();
+    let spikes = neuron.forward_with(x.clone(), implementation)?;
+    let grads = (spikes * upstream.clone()).sum().backward();
+    let grad = x.grad(&grads).expect("the input is tracked");
+    Ok(grad
+        .narrow(0, 0, 1)
+        .into_data()
+        .iter::<f32>()
+        .next()
+        .unwrap_or(0.0))
+}
