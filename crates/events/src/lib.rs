@@ -1,4 +1,17 @@
 //! spikeforge's event-data library (no burn): event types, readers and writers of the
-//! neuromorphic file formats, frame integration, splits, the frame cache and the event-camera
-//! emulator. The readers and frames arrive with issue 3; this crate is the workspace's place
-//! for them, so that the data path never depends on the training engine.
+//! neuromorphic file formats, frame integration and resizing, exact to SpikingJelly 2.0.0
+//! (`spikingjelly-spec.md` §4–§7). Usable on its own, like Tonic is in Python.
+//!
+//! Data flows one way: [`formats`] read files into [`Events`]; [`frames`] integrates events
+//! into count frames `[T, 2, H, W]`; [`resize`] reduces them to the training size.
+
+pub mod error;
+pub mod events;
+pub mod formats;
+pub mod frames;
+pub mod resize;
+
+pub use error::{EventsError, Result};
+pub use events::Events;
+pub use frames::{EmptyWindows, Frames, SplitBy};
+pub use resize::Resize;
