@@ -11,15 +11,10 @@ use events::{Events, EventsError};
 use serde_json::Value;
 
 fn events_of(entries: &Value) -> Events {
-    let t = ints(&entries["t"]);
+    let (x, y, p) = (ints(&entries["x"]), ints(&entries["y"]), ints(&entries["p"]));
     let mut events = Events::default();
-    for i in 0..t.len() {
-        events.push(
-            t[i] as u64,
-            ints(&entries["x"])[i] as u16,
-            ints(&entries["y"])[i] as u16,
-            ints(&entries["p"])[i] as u8,
-        );
+    for (i, t) in ints(&entries["t"]).into_iter().enumerate() {
+        events.push(t as u64, x[i] as u16, y[i] as u16, p[i] as u8);
     }
     events
 }
@@ -125,7 +120,7 @@ fn dvs128_gesture_parses_and_splits_like_spikingjelly() {
         let file = format!("user01_synthetic_{k}.npz");
         let want = expected
             .iter()
-            .find(|w| w["dir"] == label.to_string() && w["file"] == file)
+            .find(|w| w["dir"].as_str() == Some(&label.to_string()) && w["file"] == file)
             .unwrap_or_else(|| panic!("SpikingJelly wrote no {label}/{file}"));
         assert_eq!(sample, &events_of(&want["events"]), "{label}/{file}");
     }
