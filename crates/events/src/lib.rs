@@ -5,11 +5,13 @@
 //! Data flows one way: [`formats`] read files into [`Events`]; [`frames`] integrates events
 //! into count frames `[T, 2, H, W]`; [`resize`] reduces them to the training size.
 
+pub mod dataset;
 pub mod error;
 pub mod events;
 pub mod formats;
 pub mod frames;
 pub mod resize;
+pub mod split;
 
 pub use error::{EventsError, Result};
 pub use events::Events;

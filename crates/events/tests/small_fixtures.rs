@@ -11,7 +11,11 @@ use events::{Events, EventsError};
 use serde_json::Value;
 
 fn events_of(entries: &Value) -> Events {
-    let (x, y, p) = (ints(&entries["x"]), ints(&entries["y"]), ints(&entries["p"]));
+    let (x, y, p) = (
+        ints(&entries["x"]),
+        ints(&entries["y"]),
+        ints(&entries["p"]),
+    );
     let mut events = Events::default();
     for (i, t) in ints(&entries["t"]).into_iter().enumerate() {
         events.push(t as u64, x[i] as u16, y[i] as u16, p[i] as u8);

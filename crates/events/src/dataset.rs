@@ -1,0 +1,186 @@
+//! Dataset folders: which recordings a dataset has, with their labels, in SpikingJelly's
+//! order (spec §4.4, §5, §6).
+//!
+//! SpikingJelly's datasets are torchvision `DatasetFolder`s: class folders sorted by name, and
+//! the files of each class sorted by name as strings (so `cifar10_x_10` comes before
+//! `cifar10_x_2`). That order is what its splits cut, so it is reproduced exactly here.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{EventsError, Result};
+
+/// The ten CIFAR10-DVS classes; their alphabetical order gives the labels 0..9.
+pub const CIFAR10_DVS_CLASSES: [&str; 10] = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+];
+
+/// The file formats a dataset's recordings come in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum RecordingFormat {
+    /// jAER AEDAT 2.0 (CIFAR10-DVS).
+    Aedat2,
+    /// AEDAT 3.1 (DVS128 Gesture).
+    Aedat3,
+    /// N-MNIST `.bin` / `.bs2`.
+    NMnistBin,
+}
+
+/// One recording and its label.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Recording {
+    /// Path relative to the dataset root.
+    pub file: PathBuf,
+    /// Class index.
+    pub label: u16,
+}
+
+/// A dataset's recordings in SpikingJelly's `DatasetFolder` order (class-major, names sorted
+/// as strings), and the class names in label order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetIndex {
+    /// The dataset root the recording paths are relative to.
+    pub root: PathBuf,
+    /// Class names, index = label.
+    pub classes: Vec<String>,
+    /// The recordings.
+    pub recordings: Vec<Recording>,
+    /// Their file format.
+    pub format: RecordingFormat,
+}
+
+/// Scans a folder laid out as `<root>/<class>/<file>.<extension>`: classes are the
+/// sub-folders sorted by name (their index is the label), files sorted by name.
+pub fn scan_class_folders(
+    root: &Path,
+    extension: &str,
+    format: RecordingFormat,
+) -> Result<DatasetIndex> {
+    let mut classes = sorted_entries(root, |path| path.is_dir())?;
+    classes.retain(|name| !name.starts_with('.'));
+    if classes.is_empty() {
+        return Err(EventsError::malformed(
+            root,
+            0,
+            format!("class folders `<class>/*.{extension}`; this folder has none"),
+        ));
+    }
+    let mut recordings = Vec::new();
+    for (label, class) in classes.iter().enumerate() {
+        let folder = root.join(class);
+        let files = sorted_entries(&folder, |path| {
+            path.is_file() && path.extension().is_some_and(|e| e == extension)
+        })?;
+        recordings.extend(files.into_iter().map(|file| Recording {
+            file: Path::new(class).join(file),
+            label: label as u16,
+        }));
+    }
+    Ok(DatasetIndex {
+        root: root.to_path_buf(),
+        classes,
+        recordings,
+        format,
+    })
+}
+
+/// CIFAR10-DVS: `<root>/<class>/cifar10_<class>_<i>.aedat`. The ten class folders must all
+/// be there (a missing class would shift every label after it).
+pub fn cifar10_dvs(root: &Path) -> Result<DatasetIndex> {
+    let index = scan_class_folders(root, "aedat", RecordingFormat::Aedat2)?;
+    if index.classes != CIFAR10_DVS_CLASSES {
+        return Err(EventsError::malformed(
+            root,
+            0,
+            format!(
+                "the ten CIFAR10-DVS class folders {CIFAR10_DVS_CLASSES:?}; found {:?}",
+                index.classes
+            ),
+        ));
+    }
+    Ok(index)
+}
+
+/// The small N-MNIST layout of `shared/data/nmnist/slayer_NMNISTsmall`: `<id>.bs2` files and
+/// two label lists (`train1K.txt`, `test100.txt`: a `#` header line, then `<id>\t<digit>`).
+/// Returns the train and the test recordings, each in list order.
+pub fn nmnist_id_lists(
+    root: &Path,
+    train_list: &str,
+    test_list: &str,
+) -> Result<(DatasetIndex, DatasetIndex)> {
+    let read_list = |name: &str| -> Result<DatasetIndex> {
+        let path = root.join(name);
+        let text = std::fs::read_to_string(&path).map_err(|e| EventsError::io(&path, e))?;
+        let mut recordings = Vec::new();
+        let mut offset = 0u64;
+        for line in text.split_inclusive('\n') {
+            let row = line.trim();
+            let start = offset;
+            offset += line.len() as u64;
+            if row.is_empty() || row.starts_with('#') {
+                continue;
+            }
+            let mut fields = row.split_whitespace();
+            let parsed = (fields.next(), fields.next(), fields.next());
+            let (Some(id), Some(digit), None) = parsed else {
+                return Err(EventsError::malformed(
+                    &path,
+                    start,
+                    format!("`<id> <digit>`, found `{row}`"),
+                ));
+            };
+            let (Ok(id), Ok(digit)) = (id.parse::<u32>(), digit.parse::<u16>()) else {
+                return Err(EventsError::malformed(
+                    &path,
+                    start,
+                    format!("`<id> <digit>` as numbers, found `{row}`"),
+                ));
+            };
+            if digit > 9 {
+                return Err(EventsError::malformed(
+                    &path,
+                    start,
+                    format!("a digit 0..9, found {digit}"),
+                ));
+            }
+            recordings.push(Recording {
+                file: PathBuf::from(format!("{id}.bs2")),
+                label: digit,
+            });
+        }
+        Ok(DatasetIndex {
+            root: root.to_path_buf(),
+            classes: (0..10).map(|d| d.to_string()).collect(),
+            recordings,
+            format: RecordingFormat::NMnistBin,
+        })
+    };
+    Ok((read_list(train_list)?, read_list(test_list)?))
+}
+
+/// The names of the entries of `folder` that `keep` accepts, sorted as strings.
+fn sorted_entries(folder: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<String>> {
+    let entries = std::fs::read_dir(folder).map_err(|e| EventsError::io(folder, e))?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| EventsError::io(folder, e))?;
+        let path = entry.path();
+        if keep(&path) {
+            let name = entry.file_name().into_string().map_err(|name| {
+                EventsError::malformed(folder, 0, format!("UTF-8 file names; found {name:?}"))
+            })?;
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
