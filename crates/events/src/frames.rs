@@ -19,7 +19,7 @@ use crate::error::{EventsError, Result};
 use crate::events::Events;
 
 /// How a recording is cut into `T` frames.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum SplitBy {
     /// `N / T` events per frame, the remainder to the last frame.
     Number,
@@ -28,7 +28,9 @@ pub enum SplitBy {
 }
 
 /// What split-by-time does with a time window that holds no event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum EmptyWindows {
     /// Fail with an error naming the window (SpikingJelly crashes here).
     #[default]

@@ -5,6 +5,7 @@
 //! Data flows one way: [`formats`] read files into [`Events`]; [`frames`] integrates events
 //! into count frames `[T, 2, H, W]`; [`resize`] reduces them to the training size.
 
+pub mod cache;
 pub mod dataset;
 pub mod error;
 pub mod events;

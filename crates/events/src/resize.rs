@@ -5,7 +5,9 @@
 use crate::frames::Frames;
 
 /// How frames are resized.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum Resize {
     /// Area averaging, `F.interpolate(mode='area')` = adaptive average pooling (for 128→32,
     /// the 4×4 mean). The default: with the seed's hyper-parameters SpikingJelly trains on
