@@ -25,6 +25,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Convert a dataset folder into a frame cache (parallel, resumable, atomic).
+    Prepare(commands::prepare::PrepareArgs),
     /// Measure speed and write the figures as JSON.
     #[command(subcommand)]
     Bench(commands::bench::Bench),
@@ -32,6 +34,7 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::Prepare(args) => commands::prepare::run(&args),
         Command::Bench(bench) => commands::bench::run(bench),
     }
 }

@@ -9,12 +9,12 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum EventsError {
     /// The operating system refused a read or write.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// What the operating system said.
-        source: std::io::Error,
+        /// What the operating system said (shown in this error's own message).
+        error: std::io::Error,
     },
     /// The file's bytes are not what its format requires.
     #[error("{path}: at byte {offset}: {expected}")]
@@ -48,10 +48,10 @@ pub enum EventsError {
 
 impl EventsError {
     /// An I/O error on `path`.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 
