@@ -24,9 +24,9 @@ use rayon::prelude::*;
 
 use crate::dataset::{DatasetIndex, Recording, RecordingFormat};
 use crate::error::{EventsError, Result};
-use crate::formats::{aedat2, aedat3, nmnist};
-use crate::frames::{EmptyWindows, SplitBy, integrate};
-use crate::resize::{Resize, resize};
+use crate::frames::{EmptyWindows, SplitBy};
+use crate::pipeline::frames_from_bytes;
+use crate::resize::Resize;
 use crate::split::SplitManifest;
 
 /// Everything that decides the frames of a recording.
@@ -273,26 +273,22 @@ fn fill_part(
     Ok((slots, skipped))
 }
 
-/// Reads, integrates and resizes one recording: `[T, 2, h, w]` floats.
+/// Reads, integrates and resizes one recording: `[T, 2, h, w]` floats. The file is
+/// memory-mapped, so its bytes are read once, from the page cache, by the parser itself.
 pub fn recording_frames(
     path: &Path,
     format: RecordingFormat,
     settings: &FrameSettings,
 ) -> Result<Vec<f32>> {
-    let (events, sensor) = match format {
-        RecordingFormat::Aedat2 => (aedat2::read(path)?, aedat2::SENSOR_SIZE),
-        RecordingFormat::Aedat3 => (aedat3::read(path)?, aedat3::SENSOR_SIZE),
-        RecordingFormat::NMnistBin => (nmnist::read(path)?, nmnist::SENSOR_SIZE),
-    };
-    let frames = integrate(
-        &events,
-        settings.frames,
-        settings.split_by,
-        sensor,
-        settings.empty_windows,
-        path,
-    )?;
-    Ok(resize(&frames, settings.size, settings.resize))
+    let file = File::open(path).map_err(|e| EventsError::io(path, e))?;
+    let len = file.metadata().map_err(|e| EventsError::io(path, e))?.len();
+    if len == 0 {
+        return frames_from_bytes(&[], format, settings, path);
+    }
+    // SAFETY: recordings are inputs nobody writes while `prepare` reads them; a file changed
+    // underneath would give wrong frames for that recording, not unsafety in safe code here.
+    let bytes = unsafe { Mmap::map(&file) }.map_err(|e| EventsError::io(path, e))?;
+    frames_from_bytes(&bytes, format, settings, path)
 }
 
 /// A finished cache, memory-mapped.

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod formats;
 pub mod frames;
+pub mod pipeline;
 pub mod resize;
 pub mod split;
 
