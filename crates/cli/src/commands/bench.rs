@@ -16,6 +16,9 @@ pub enum Bench {
     /// Multi-step IF and LIF layers at the seed SNN's shape, forward + backward: the fused op
     /// against the reference composition of burn ops.
     Neurons(NeuronsArgs),
+    /// `prepare` throughput (parse + integrate + resize + cache) on generated CIFAR10-DVS-format
+    /// recordings, against the time to read the same bytes from the page cache.
+    Preprocess(super::bench_preprocess::PreprocessArgs),
 }
 
 /// Options of `spikeforge bench neurons`.
@@ -50,6 +53,7 @@ struct Measurement {
 pub fn run(bench: Bench) -> Result<()> {
     match bench {
         Bench::Neurons(args) => neurons(&args),
+        Bench::Preprocess(args) => super::bench_preprocess::run(&args),
     }
 }
 
@@ -104,7 +108,7 @@ fn neurons(args: &NeuronsArgs) -> Result<()> {
 
 /// Writes `value` as JSON to a temporary file beside `path`, then renames it over `path`, so
 /// that a crash never leaves a half-written record.
-fn write_json_atomically(path: &Path, value: &impl Serialize) -> Result<()> {
+pub fn write_json_atomically(path: &Path, value: &impl Serialize) -> Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating the folder {}", parent.display()))?;
