@@ -14,7 +14,7 @@
 //! never a wrong reuse.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -273,22 +273,26 @@ fn fill_part(
     Ok((slots, skipped))
 }
 
-/// Reads, integrates and resizes one recording: `[T, 2, h, w]` floats. The file is
-/// memory-mapped, so its bytes are read once, from the page cache, by the parser itself.
+/// Reads, integrates and resizes one recording: `[T, 2, h, w]` floats.
+///
+/// The file is read with one `read` into a buffer kept per thread: measured here, that beats
+/// memory-mapping each recording (a page fault per 64 KiB and a TLB shootdown at every unmap).
 pub fn recording_frames(
     path: &Path,
     format: RecordingFormat,
     settings: &FrameSettings,
 ) -> Result<Vec<f32>> {
-    let file = File::open(path).map_err(|e| EventsError::io(path, e))?;
-    let len = file.metadata().map_err(|e| EventsError::io(path, e))?.len();
-    if len == 0 {
-        return frames_from_bytes(&[], format, settings, path);
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    // SAFETY: recordings are inputs nobody writes while `prepare` reads them; a file changed
-    // underneath would give wrong frames for that recording, not unsafety in safe code here.
-    let bytes = unsafe { Mmap::map(&file) }.map_err(|e| EventsError::io(path, e))?;
-    frames_from_bytes(&bytes, format, settings, path)
+    BUFFER.with(|buffer| {
+        let mut buffer = buffer.borrow_mut();
+        buffer.clear();
+        File::open(path)
+            .and_then(|mut file| file.read_to_end(&mut buffer))
+            .map_err(|e| EventsError::io(path, e))?;
+        frames_from_bytes(&buffer, format, settings, path)
+    })
 }
 
 /// A finished cache, memory-mapped.

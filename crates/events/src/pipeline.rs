@@ -95,6 +95,7 @@ fn single_pass(
         &body[f * per_frame * record..end * record]
     };
     let mut counts = vec![0u32; steps * frame_size];
+    let mut spare = Vec::new();
     match format {
         RecordingFormat::Aedat2 => {
             // Address byte 3 holds polarity and x_raw, byte 2 (low 7 bits) y_raw; with
@@ -110,7 +111,7 @@ fn single_pass(
                 .map(|y_raw| column_bin[127 - y_raw] as u32)
                 .collect();
             for (f, frame) in counts.chunks_exact_mut(frame_size).enumerate() {
-                histogram(frame_bytes(f), 8, frame, |r| {
+                histogram(frame_bytes(f), 8, frame, &mut spare, |r| {
                     by_high_byte[usize::from(r[2] & 0x7F)] + by_low_byte[usize::from(r[3])]
                 });
             }
@@ -123,7 +124,7 @@ fn single_pass(
                 return None;
             }
             for (f, frame) in counts.chunks_exact_mut(frame_size).enumerate() {
-                histogram(frame_bytes(f), 5, frame, |e| {
+                histogram(frame_bytes(f), 5, frame, &mut spare, |e| {
                     let channel = usize::from(e[2] >> 7);
                     (channel * plane + row_bin[usize::from(e[1])] + column_bin[usize::from(e[0])])
                         as u32
@@ -149,27 +150,29 @@ fn single_pass(
     })
 }
 
-/// Counts the `record`-byte records of `bytes` into `frame` at `bin(record)`. Four
-/// interleaved histograms let consecutive events of one pixel (hot pixels are common) count
-/// without waiting for each other.
+/// Counts the `record`-byte records of `bytes` into `frame` (all zero) at `bin(record)`.
+/// Even and odd records count into two histograms, `frame` and `spare`, so that consecutive
+/// events of one pixel (hot pixels are common) need not wait for each other's increment.
 #[inline(always)]
-fn histogram(bytes: &[u8], record: usize, frame: &mut [u32], bin: impl Fn(&[u8]) -> u32) {
-    let size = frame.len();
-    let mut lanes = vec![0u32; 4 * size];
-    let mut quads = bytes.chunks_exact(4 * record);
-    for quad in &mut quads {
-        let (a, rest) = quad.split_at(record);
-        let (b, rest) = rest.split_at(record);
-        let (c, d) = rest.split_at(record);
-        lanes[bin(a) as usize] += 1;
-        lanes[size + bin(b) as usize] += 1;
-        lanes[2 * size + bin(c) as usize] += 1;
-        lanes[3 * size + bin(d) as usize] += 1;
+fn histogram(
+    bytes: &[u8],
+    record: usize,
+    frame: &mut [u32],
+    spare: &mut Vec<u32>,
+    bin: impl Fn(&[u8]) -> u32,
+) {
+    spare.clear();
+    spare.resize(frame.len(), 0);
+    let mut pairs = bytes.chunks_exact(2 * record);
+    for pair in &mut pairs {
+        let (even, odd) = pair.split_at(record);
+        frame[bin(even) as usize] += 1;
+        spare[bin(odd) as usize] += 1;
     }
-    for r in quads.remainder().chunks_exact(record) {
-        lanes[bin(r) as usize] += 1;
+    for r in pairs.remainder().chunks_exact(record) {
+        frame[bin(r) as usize] += 1;
     }
-    for (i, total) in frame.iter_mut().enumerate() {
-        *total = lanes[i] + lanes[size + i] + lanes[2 * size + i] + lanes[3 * size + i];
+    for (total, extra) in frame.iter_mut().zip(spare.iter()) {
+        *total += extra;
     }
 }

@@ -8,6 +8,7 @@
 pub mod aedat2;
 pub mod aedat3;
 pub mod nmnist;
+pub mod spikingjelly_npz;
 
 use std::path::Path;
 
