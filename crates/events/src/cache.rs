@@ -22,10 +22,10 @@ use std::sync::Mutex;
 use memmap2::Mmap;
 use rayon::prelude::*;
 
-use crate::dataset::{DatasetIndex, Recording, RecordingFormat};
+use crate::dataset::{DatasetIndex, Recording, RecordingFormat, Window};
 use crate::error::{EventsError, Result};
 use crate::frames::{EmptyWindows, SplitBy};
-use crate::pipeline::frames_from_bytes;
+use crate::pipeline::{frames_from_bytes, frames_from_events, parse, sensor_size};
 use crate::resize::Resize;
 use crate::split::SplitManifest;
 
@@ -231,7 +231,12 @@ fn fill_part(
                 return Ok(None);
             }
             let path = request.index.root.join(&recording.file);
-            match recording_frames(&path, request.index.format, &request.settings) {
+            match recording_frames(
+                &path,
+                request.index.format,
+                &request.settings,
+                recording.window,
+            ) {
                 Ok(frames) => {
                     let bytes: Vec<u8> = frames.iter().flat_map(|v| v.to_le_bytes()).collect();
                     data.write_all_at(&bytes, slot as u64 * sample_bytes)
@@ -281,6 +286,7 @@ pub fn recording_frames(
     path: &Path,
     format: RecordingFormat,
     settings: &FrameSettings,
+    window: Option<Window>,
 ) -> Result<Vec<f32>> {
     thread_local! {
         static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -291,7 +297,15 @@ pub fn recording_frames(
         File::open(path)
             .and_then(|mut file| file.read_to_end(&mut buffer))
             .map_err(|e| EventsError::io(path, e))?;
-        frames_from_bytes(&buffer, format, settings, path)
+        match window {
+            None => frames_from_bytes(&buffer, format, settings, path),
+            Some(window) => {
+                let events = parse(&buffer, format, path)?;
+                let sample = events
+                    .filter_indices(|i| window.start <= events.t[i] && events.t[i] < window.end);
+                frames_from_events(&sample, sensor_size(format), settings, path)
+            }
+        }
     })
 }
 

@@ -34,13 +34,25 @@ pub enum RecordingFormat {
     NMnistBin,
 }
 
-/// One recording and its label.
+/// One recording (or a labelled time window of one) and its label.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Recording {
     /// Path relative to the dataset root.
     pub file: PathBuf,
     /// Class index.
     pub label: u16,
+    /// For a sample cut from a longer recording (DVS128 Gesture), its events' time window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+}
+
+/// The events `start ≤ t < end` (µs) of a recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Window {
+    /// First time, inclusive.
+    pub start: u64,
+    /// End time, exclusive.
+    pub end: u64,
 }
 
 /// A dataset's recordings in SpikingJelly's `DatasetFolder` order (class-major, names sorted
@@ -82,6 +94,7 @@ pub fn scan_class_folders(
         recordings.extend(files.into_iter().map(|file| Recording {
             file: Path::new(class).join(file),
             label: label as u16,
+            window: None,
         }));
     }
     Ok(DatasetIndex {
@@ -155,6 +168,7 @@ pub fn nmnist_id_lists(
             recordings.push(Recording {
                 file: PathBuf::from(format!("{id}.bs2")),
                 label: digit,
+                window: None,
             });
         }
         Ok(DatasetIndex {
@@ -165,6 +179,55 @@ pub fn nmnist_id_lists(
         })
     };
     Ok((read_list(train_list)?, read_list(test_list)?))
+}
+
+/// DVS128 Gesture: `<root>/<user>_<lighting>.aedat` recordings with `<…>_labels.csv` files,
+/// and the lists `trials_to_train.txt` / `trials_to_test.txt` naming the recordings of each
+/// part. Every labels row is one sample (a time window of its recording; empty ones kept).
+/// Returns the train and the test samples, each in the order of SpikingJelly's
+/// `DatasetFolder` over its `<label>/<file>_<k>.npz` output: label folders sorted as strings
+/// (`0, 1, 10, 2, …`), then file names. Labels here are the true `class − 1`; SpikingJelly's
+/// folder quirk returns 2 for folder `10`, 3 for `2`, … (spec §5).
+pub fn dvs128_gesture(root: &Path) -> Result<(DatasetIndex, DatasetIndex)> {
+    let part = |list: &str| -> Result<DatasetIndex> {
+        let list_path = root.join(list);
+        let text =
+            std::fs::read_to_string(&list_path).map_err(|e| EventsError::io(&list_path, e))?;
+        let mut samples: Vec<(String, String, Recording)> = Vec::new();
+        for name in text.lines().map(str::trim).filter(|line| !line.is_empty()) {
+            let stem = name.strip_suffix(".aedat").unwrap_or(name);
+            let windows =
+                crate::formats::aedat3::read_labels(&root.join(format!("{stem}_labels.csv")))?;
+            let mut count = [0usize; 11];
+            for window in windows {
+                let k = count[usize::from(window.label)];
+                count[usize::from(window.label)] += 1;
+                samples.push((
+                    window.label.to_string(),
+                    format!("{stem}_{k}.npz"),
+                    Recording {
+                        file: PathBuf::from(format!("{stem}.aedat")),
+                        label: u16::from(window.label),
+                        window: Some(Window {
+                            start: window.start,
+                            end: window.end,
+                        }),
+                    },
+                ));
+            }
+        }
+        samples.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        Ok(DatasetIndex {
+            root: root.to_path_buf(),
+            classes: (1..=11).map(|class| format!("gesture {class}")).collect(),
+            recordings: samples
+                .into_iter()
+                .map(|(_, _, recording)| recording)
+                .collect(),
+            format: RecordingFormat::Aedat3,
+        })
+    };
+    Ok((part("trials_to_train.txt")?, part("trials_to_test.txt")?))
 }
 
 /// The names of the entries of `folder` that `keep` accepts, sorted as strings.

@@ -14,6 +14,7 @@ use std::path::Path;
 
 use crate::dataset::RecordingFormat;
 use crate::error::Result;
+use crate::events::Events;
 use crate::formats::{aedat2, aedat3, nmnist};
 use crate::frames::{Frames, SplitBy, integrate};
 use crate::resize::{Resize, resize};
@@ -31,13 +32,38 @@ pub fn frames_from_bytes(
     if let Some(frames) = single_pass(bytes, format, settings) {
         return Ok(frames);
     }
-    let (events, sensor) = match format {
-        RecordingFormat::Aedat2 => (aedat2::parse(bytes, path)?, aedat2::SENSOR_SIZE),
-        RecordingFormat::Aedat3 => (aedat3::parse(bytes, path)?, aedat3::SENSOR_SIZE),
-        RecordingFormat::NMnistBin => (nmnist::parse(bytes, path)?, nmnist::SENSOR_SIZE),
-    };
+    let events = parse(bytes, format, path)?;
+    frames_from_events(&events, sensor_size(format), settings, path)
+}
+
+/// The events of a recording file's bytes.
+pub fn parse(bytes: &[u8], format: RecordingFormat, path: &Path) -> Result<Events> {
+    match format {
+        RecordingFormat::Aedat2 => aedat2::parse(bytes, path),
+        RecordingFormat::Aedat3 => aedat3::parse(bytes, path),
+        RecordingFormat::NMnistBin => nmnist::parse(bytes, path),
+    }
+}
+
+/// The sensor size `(H, W)` of a format's recordings.
+pub fn sensor_size(format: RecordingFormat) -> (usize, usize) {
+    match format {
+        RecordingFormat::Aedat2 => aedat2::SENSOR_SIZE,
+        RecordingFormat::Aedat3 => aedat3::SENSOR_SIZE,
+        RecordingFormat::NMnistBin => nmnist::SENSOR_SIZE,
+    }
+}
+
+/// `[T, 2, h, w]` training frames of `events` from a `sensor`-sized camera: integrate, then
+/// resize.
+pub fn frames_from_events(
+    events: &Events,
+    sensor: (usize, usize),
+    settings: &FrameSettings,
+    path: &Path,
+) -> Result<Vec<f32>> {
     let frames = integrate(
-        &events,
+        events,
         settings.frames,
         settings.split_by,
         sensor,

@@ -153,6 +153,10 @@ fn content_hash(classes: &[String], train: &[Recording], test: &[Recording]) -> 
             hasher.update(recording.file.to_string_lossy().as_bytes());
             hasher.update([0]);
             hasher.update(recording.label.to_le_bytes());
+            if let Some(window) = recording.window {
+                hasher.update(window.start.to_le_bytes());
+                hasher.update(window.end.to_le_bytes());
+            }
         }
     }
     hasher

@@ -75,6 +75,7 @@ fn builds_reuses_and_serves_the_frames() {
                 &root.join(&recording.file),
                 RecordingFormat::Aedat2,
                 &SETTINGS,
+                None,
             )
             .unwrap();
             assert_eq!(cache.frames(part, slot), direct);

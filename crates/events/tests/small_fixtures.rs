@@ -157,12 +157,14 @@ fn integration_by_duration_follows_spikingjelly() {
     for (t, x) in [(100, 0), (105, 1), (110, 2), (119, 3), (120, 0), (141, 1)] {
         events.push(t, x, 0, 1);
     }
-    let frames = events::frames::integrate_by_duration(&events, 10, (1, 4), Path::new("d")).unwrap();
+    let frames =
+        events::frames::integrate_by_duration(&events, 10, (1, 4), Path::new("d")).unwrap();
     assert_eq!(frames.frames, 5);
     let per_frame: Vec<u32> = (0..5).map(|t| frames.frame(t).iter().sum()).collect();
     assert_eq!(per_frame, [2, 2, 1, 0, 1]);
-    let error = events::frames::integrate_by_duration(&Events::default(), 10, (1, 4), Path::new("e"))
-        .unwrap_err()
-        .to_string();
+    let error =
+        events::frames::integrate_by_duration(&Events::default(), 10, (1, 4), Path::new("e"))
+            .unwrap_err()
+            .to_string();
     assert!(error.contains("needs at least one event"), "{error}");
 }

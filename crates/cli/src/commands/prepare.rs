@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use events::cache::{FrameSettings, PrepareRequest, cache_dir, prepare};
 use events::dataset::{
-    DatasetIndex, RecordingFormat, cifar10_dvs, nmnist_id_lists, scan_class_folders,
+    DatasetIndex, RecordingFormat, cifar10_dvs, dvs128_gesture, nmnist_id_lists, scan_class_folders,
 };
 use events::split::{SplitManifest, SplitRule};
 use events::{EmptyWindows, Resize, SplitBy};
@@ -19,7 +19,8 @@ pub struct PrepareArgs {
     #[arg(long, value_enum)]
     dataset: Dataset,
     /// The dataset folder (CIFAR10-DVS: `<root>/<class>/*.aedat`; N-MNIST: `Train|Test/<digit>/*.bin`,
-    /// or `<id>.bs2` files with `train1K.txt` and `test100.txt`).
+    /// or `<id>.bs2` files with `train1K.txt` and `test100.txt`; DVS128 Gesture: the `.aedat`
+    /// files with their `_labels.csv` and `trials_to_train.txt`, `trials_to_test.txt`).
     #[arg(long)]
     root: PathBuf,
     /// Where caches live (default: `$XDG_CACHE_HOME/spikeforge` or `~/.cache/spikeforge`).
@@ -95,6 +96,8 @@ enum Dataset {
     Cifar10Dvs,
     /// N-MNIST `.bin` / `.bs2` recordings.
     Nmnist,
+    /// DVS128 Gesture `.aedat` recordings with their labels and trial lists.
+    DvsGesture,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -202,6 +205,24 @@ fn dataset_split(args: &PrepareArgs) -> Result<(&'static str, DatasetIndex, Spli
             let split = SplitManifest::split(&index, rule)?;
             Ok(("cifar10-dvs", index, split))
         }
+        Dataset::DvsGesture => {
+            let (train, test) = dvs128_gesture(&args.root)?;
+            let split = SplitManifest::new(
+                None,
+                train.classes.clone(),
+                train.recordings.clone(),
+                test.recordings.clone(),
+            );
+            let index = DatasetIndex {
+                recordings: train
+                    .recordings
+                    .into_iter()
+                    .chain(test.recordings)
+                    .collect(),
+                ..train
+            };
+            Ok(("dvs-gesture", index, split))
+        }
         Dataset::Nmnist => {
             let (train, test) = if args.root.join("train1K.txt").is_file() {
                 nmnist_id_lists(&args.root, "train1K.txt", "test100.txt")?
@@ -225,7 +246,7 @@ fn dataset_split(args: &PrepareArgs) -> Result<(&'static str, DatasetIndex, Spli
                     .into_iter()
                     .map(|r| events::dataset::Recording {
                         file: relative.join(r.file),
-                        label: r.label,
+                        ..r
                     })
                     .collect::<Vec<_>>()
             };
