@@ -32,6 +32,9 @@ pub enum RecordingFormat {
     Aedat3,
     /// N-MNIST `.bin` / `.bs2`.
     NMnistBin,
+    /// SpikingJelly's `events_np` `.npz` cache of recordings from a sensor of this
+    /// `(height, width)`.
+    SpikingJellyNpz(usize, usize),
 }
 
 /// One recording (or a labelled time window of one) and its label.
@@ -105,10 +108,16 @@ pub fn scan_class_folders(
     })
 }
 
-/// CIFAR10-DVS: `<root>/<class>/cifar10_<class>_<i>.aedat`. The ten class folders must all
-/// be there (a missing class would shift every label after it).
+/// CIFAR10-DVS: `<root>/<class>/cifar10_<class>_<i>.aedat`, or SpikingJelly's converted
+/// `events_np/<class>/cifar10_<class>_<i>.npz` (when `root` holds `.npz` files and no
+/// `.aedat`). The ten class folders must all be there (a missing class would shift every
+/// label after it).
 pub fn cifar10_dvs(root: &Path) -> Result<DatasetIndex> {
-    let index = scan_class_folders(root, "aedat", RecordingFormat::Aedat2)?;
+    let mut index = scan_class_folders(root, "aedat", RecordingFormat::Aedat2)?;
+    if index.recordings.is_empty() {
+        let (height, width) = crate::formats::aedat2::SENSOR_SIZE;
+        index = scan_class_folders(root, "npz", RecordingFormat::SpikingJellyNpz(height, width))?;
+    }
     if index.classes != CIFAR10_DVS_CLASSES {
         return Err(EventsError::malformed(
             root,

@@ -15,7 +15,7 @@ use std::path::Path;
 use crate::dataset::RecordingFormat;
 use crate::error::Result;
 use crate::events::Events;
-use crate::formats::{aedat2, aedat3, nmnist};
+use crate::formats::{aedat2, aedat3, nmnist, spikingjelly_npz};
 use crate::frames::{Frames, SplitBy, integrate};
 use crate::resize::{Resize, resize};
 
@@ -42,6 +42,7 @@ pub fn parse(bytes: &[u8], format: RecordingFormat, path: &Path) -> Result<Event
         RecordingFormat::Aedat2 => aedat2::parse(bytes, path),
         RecordingFormat::Aedat3 => aedat3::parse(bytes, path),
         RecordingFormat::NMnistBin => nmnist::parse(bytes, path),
+        RecordingFormat::SpikingJellyNpz(..) => spikingjelly_npz::parse_events(bytes, path),
     }
 }
 
@@ -51,6 +52,7 @@ pub fn sensor_size(format: RecordingFormat) -> (usize, usize) {
         RecordingFormat::Aedat2 => aedat2::SENSOR_SIZE,
         RecordingFormat::Aedat3 => aedat3::SENSOR_SIZE,
         RecordingFormat::NMnistBin => nmnist::SENSOR_SIZE,
+        RecordingFormat::SpikingJellyNpz(height, width) => (height, width),
     }
 }
 
@@ -86,7 +88,7 @@ fn single_pass(
     let (sensor, body, record) = match format {
         RecordingFormat::Aedat2 => (aedat2::SENSOR_SIZE, &bytes[aedat2::header_len(bytes)..], 8),
         RecordingFormat::NMnistBin => (nmnist::SENSOR_SIZE, bytes, 5),
-        RecordingFormat::Aedat3 => return None,
+        RecordingFormat::Aedat3 | RecordingFormat::SpikingJellyNpz(..) => return None,
     };
     if body.len() % record != 0 {
         return None;
@@ -157,7 +159,9 @@ fn single_pass(
                 });
             }
         }
-        RecordingFormat::Aedat3 => unreachable!("returned above"),
+        RecordingFormat::Aedat3 | RecordingFormat::SpikingJellyNpz(..) => {
+            unreachable!("returned above")
+        }
     }
     let frames = Frames {
         frames: steps,

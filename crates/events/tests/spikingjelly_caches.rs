@@ -63,3 +63,44 @@ fn a_damaged_archive_is_a_clear_error() {
         .to_string();
     assert!(error.contains("an array named `frames`"), "{error}");
 }
+
+#[test]
+fn prepare_reads_a_spikingjelly_events_np_folder() {
+    use events::cache::{FrameSettings, Part, PrepareRequest, prepare, recording_frames};
+    use events::dataset::{CIFAR10_DVS_CLASSES, RecordingFormat, cifar10_dvs};
+    use events::split::{SplitManifest, SplitRule};
+    use events::{Resize, SplitBy};
+
+    let root = std::env::temp_dir().join(format!("spikeforge-events-np-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    for class in CIFAR10_DVS_CLASSES {
+        std::fs::create_dir_all(root.join(class)).unwrap();
+        std::fs::copy(
+            npz("random3003_events.npz"),
+            root.join(class).join(format!("cifar10_{class}_0.npz")),
+        )
+        .unwrap();
+    }
+    let index = cifar10_dvs(&root).unwrap();
+    assert_eq!(index.format, RecordingFormat::SpikingJellyNpz(128, 128));
+    let split = SplitManifest::split(&index, SplitRule::SpikingJelly { train_ratio: 1.0 }).unwrap();
+    let settings = FrameSettings {
+        frames: 8,
+        split_by: SplitBy::Number,
+        empty_windows: EmptyWindows::Error,
+        size: (32, 32),
+        resize: Resize::Area,
+    };
+    let request = PrepareRequest {
+        index: &index,
+        split: &split,
+        settings,
+        skip_bad: false,
+    };
+    let cache = prepare(&request, &root.join("cache"), &|| {}).unwrap();
+    let aedat = path_of(&case("cifar10dvs_aedat", "random3003")["aedat"]);
+    let from_aedat = recording_frames(&aedat, RecordingFormat::Aedat2, &settings, None).unwrap();
+    assert_eq!(cache.samples(Part::Train).len(), 10);
+    assert_eq!(cache.frames(Part::Train, 0), from_aedat);
+    std::fs::remove_dir_all(root).unwrap();
+}

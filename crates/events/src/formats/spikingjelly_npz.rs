@@ -17,7 +17,12 @@ use crate::frames::Frames;
 
 /// Reads an `events_np` `.npz` file.
 pub fn read_events(path: &Path) -> Result<Events> {
-    let mut archive = open(path)?;
+    parse_events(&super::read_bytes(path)?, path)
+}
+
+/// Parses the bytes of an `events_np` `.npz` file (`path` names it in errors).
+pub fn parse_events(bytes: &[u8], path: &Path) -> Result<Events> {
+    let mut archive = open(bytes, path)?;
     let t = integers(&mut archive, "t", path)?;
     let x = integers(&mut archive, "x", path)?;
     let y = integers(&mut archive, "y", path)?;
@@ -58,7 +63,8 @@ pub fn read_events(path: &Path) -> Result<Events> {
 
 /// Reads a SpikingJelly frames `.npz` file: `frames`, `[T, 2, H, W]` counts.
 pub fn read_frames(path: &Path) -> Result<Frames> {
-    let mut archive = open(path)?;
+    let bytes = super::read_bytes(path)?;
+    let mut archive = open(&bytes, path)?;
     let npy = archive
         .by_name("frames")
         .map_err(|e| zip_error(path, e))?
@@ -91,8 +97,10 @@ pub fn read_frames(path: &Path) -> Result<Frames> {
     })
 }
 
-fn open(path: &Path) -> Result<NpzArchive<std::io::BufReader<std::fs::File>>> {
-    NpzArchive::open(path).map_err(|e| zip_error(path, e))
+type Archive<'a> = NpzArchive<std::io::Cursor<&'a [u8]>>;
+
+fn open<'a>(bytes: &'a [u8], path: &Path) -> Result<Archive<'a>> {
+    NpzArchive::new(std::io::Cursor::new(bytes)).map_err(|e| zip_error(path, e))
 }
 
 fn zip_error(path: &Path, error: std::io::Error) -> EventsError {
@@ -100,11 +108,7 @@ fn zip_error(path: &Path, error: std::io::Error) -> EventsError {
 }
 
 /// An integer array of any NumPy integer dtype, widened to i64.
-fn integers(
-    archive: &mut NpzArchive<std::io::BufReader<std::fs::File>>,
-    name: &str,
-    path: &Path,
-) -> Result<Vec<i64>> {
+fn integers(archive: &mut Archive, name: &str, path: &Path) -> Result<Vec<i64>> {
     macro_rules! try_as {
         ($($ty:ty),*) => {$(
             let npy = archive
