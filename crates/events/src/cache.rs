@@ -146,10 +146,10 @@ pub fn prepare(
         {
             return Ok(cache);
         }
-        return Err(EventsError::Integration {
-            path: dir.to_path_buf(),
-            problem: "a finished cache of another split is here; remove it or choose another cache folder".into(),
-        });
+        return Err(EventsError::integration(
+            dir,
+            "a finished cache of another split is here; remove it or choose another cache folder",
+        ));
     }
     std::fs::create_dir_all(dir).map_err(|e| EventsError::io(dir, e))?;
     let mut skipped = Vec::new();

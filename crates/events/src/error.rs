@@ -65,5 +65,15 @@ impl EventsError {
     }
 }
 
+impl EventsError {
+    /// Frame integration of the recording `path` impossible with these settings.
+    pub fn integration(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
+        Self::Integration {
+            path: path.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
 /// The result type of this crate.
 pub type Result<T> = std::result::Result<T, EventsError>;

@@ -80,12 +80,7 @@ pub fn segment_bounds(
     path: &Path,
 ) -> Result<Vec<(usize, usize)>> {
     let n = t.len();
-    let fail = |problem: String| {
-        Err(EventsError::Integration {
-            path: path.to_path_buf(),
-            problem,
-        })
-    };
+    let fail = |problem: String| Err(EventsError::integration(path, problem));
     if frames == 0 {
         return fail("the number of frames must be at least 1".into());
     }
@@ -175,12 +170,7 @@ pub fn integrate_by_duration(
     (height, width): (usize, usize),
     path: &Path,
 ) -> Result<Frames> {
-    let fail = |problem: String| {
-        Err(EventsError::Integration {
-            path: path.to_path_buf(),
-            problem,
-        })
-    };
+    let fail = |problem: String| Err(EventsError::integration(path, problem));
     if duration == 0 {
         return fail("the frame duration must be at least 1 µs".into());
     }

@@ -19,8 +19,7 @@ use crate::formats::{aedat2, aedat3, nmnist, spikingjelly_npz};
 use crate::frames::{Frames, SplitBy, integrate};
 use crate::resize::{Resize, resize};
 
-/// The frame settings that `frames_from_bytes` needs.
-pub use crate::cache::FrameSettings;
+use crate::cache::FrameSettings;
 
 /// `[T, 2, h, w]` training frames of one recording given as its file bytes.
 pub fn frames_from_bytes(

@@ -128,10 +128,10 @@ impl SplitManifest {
 /// `ceil(n · ratio)` in f64, as SpikingJelly's `math.ceil(len * train_ratio)`.
 fn ratio_cut(n: usize, ratio: f64, root: &Path) -> Result<usize> {
     if !(0.0..=1.0).contains(&ratio) {
-        return Err(EventsError::Integration {
-            path: root.to_path_buf(),
-            problem: format!("the train ratio must be in [0, 1], got {ratio}"),
-        });
+        return Err(EventsError::integration(
+            root,
+            format!("the train ratio must be in [0, 1], got {ratio}"),
+        ));
     }
     Ok(((n as f64 * ratio).ceil() as usize).min(n))
 }

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use super::{read_bytes, write_atomically};
+use super::{check_writable, read_bytes, write_atomically};
 use crate::error::{EventsError, Result};
 use crate::events::Events;
 
@@ -92,22 +92,7 @@ pub fn encode(events: &Events, path: &Path) -> Result<Vec<u8>> {
     bytes.extend_from_slice(header);
     for i in 0..events.len() {
         let (t, x, y, p) = (events.t[i], events.x[i], events.y[i], events.p[i]);
-        let problem = if x > 127 || y > 127 {
-            Some(format!("pixel ({x}, {y}) is outside the 128×128 sensor"))
-        } else if p > 1 {
-            Some(format!("polarity {p} is not 0 or 1"))
-        } else if t > u64::from(u32::MAX) {
-            Some(format!("timestamp {t} µs does not fit in 32 bits"))
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
-            return Err(EventsError::Unrepresentable {
-                path: path.to_path_buf(),
-                index: i,
-                problem,
-            });
-        }
+        check_writable(events, i, 127, 32, path)?;
         let (x_raw, y_raw) = (u32::from(127 - y), u32::from(127 - x));
         let address = (y_raw << 8) | (x_raw << 1) | u32::from(1 - p);
         bytes.extend_from_slice(&address.to_be_bytes());

@@ -13,6 +13,38 @@ pub mod spikingjelly_npz;
 use std::path::Path;
 
 use crate::error::{EventsError, Result};
+use crate::events::Events;
+
+/// Checks that event `index` fits a writer's format: coordinates up to `max_coordinate`,
+/// polarity 0 or 1, a timestamp of at most `time_bits` bits.
+pub(crate) fn check_writable(
+    events: &Events,
+    index: usize,
+    max_coordinate: u16,
+    time_bits: u32,
+    path: &Path,
+) -> Result<()> {
+    let (t, x, y, p) = (
+        events.t[index],
+        events.x[index],
+        events.y[index],
+        events.p[index],
+    );
+    let problem = if x > max_coordinate || y > max_coordinate {
+        format!("pixel ({x}, {y}) has a coordinate above the format's {max_coordinate}")
+    } else if p > 1 {
+        format!("polarity {p} is not 0 or 1")
+    } else if t >> time_bits != 0 {
+        format!("timestamp {t} µs does not fit in {time_bits} bits")
+    } else {
+        return Ok(());
+    };
+    Err(EventsError::Unrepresentable {
+        path: path.to_path_buf(),
+        index,
+        problem,
+    })
+}
 
 /// The bytes of a file.
 pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>> {

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::{read_bytes, write_atomically};
+use super::{check_writable, read_bytes, write_atomically};
 use crate::error::{EventsError, Result};
 use crate::events::Events;
 
@@ -45,22 +45,7 @@ pub fn encode(events: &Events, path: &Path) -> Result<Vec<u8>> {
     let mut bytes = Vec::with_capacity(5 * events.len());
     for i in 0..events.len() {
         let (t, x, y, p) = (events.t[i], events.x[i], events.y[i], events.p[i]);
-        let problem = if x > 255 || y > 255 {
-            Some(format!("pixel ({x}, {y}) does not fit in a byte"))
-        } else if p > 1 {
-            Some(format!("polarity {p} is not 0 or 1"))
-        } else if t >= 1 << 23 {
-            Some(format!("timestamp {t} µs does not fit in 23 bits"))
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
-            return Err(EventsError::Unrepresentable {
-                path: path.to_path_buf(),
-                index: i,
-                problem,
-            });
-        }
+        check_writable(events, i, 255, 23, path)?;
         bytes.extend_from_slice(&[
             x as u8,
             y as u8,
