@@ -147,18 +147,7 @@ pub fn integrate(
 ) -> Result<Frames> {
     check_coordinates(events, height, width, path)?;
     let bounds = segment_bounds(&events.t, frames, split_by, empty, path)?;
-    let mut out = Frames::zeros(frames, height, width);
-    let frame_size = 2 * height * width;
-    for (i, &(left, right)) in bounds.iter().enumerate() {
-        count_into(
-            events,
-            left..right,
-            width,
-            height,
-            &mut out.counts[i * frame_size..(i + 1) * frame_size],
-        );
-    }
-    Ok(out)
+    Ok(count_frames(events, &bounds, height, width))
 }
 
 /// Integrates `events` into frames of `duration` µs each (SpikingJelly's
@@ -187,8 +176,7 @@ pub fn integrate_by_duration(
             last - min
         ));
     }
-    let mut out = Frames::zeros(frames, height, width);
-    let frame_size = 2 * height * width;
+    let mut bounds = Vec::with_capacity(frames);
     let mut left = 0;
     for i in 0..frames {
         let right = if i + 1 == frames {
@@ -198,16 +186,20 @@ pub fn integrate_by_duration(
             let boundary = (i as u64 + 1) * duration;
             left + events.t[left..].partition_point(|&time| time - min < boundary)
         };
-        count_into(
-            events,
-            left..right,
-            width,
-            height,
-            &mut out.counts[i * frame_size..(i + 1) * frame_size],
-        );
+        bounds.push((left, right));
         left = right;
     }
-    Ok(out)
+    Ok(count_frames(events, &bounds, height, width))
+}
+
+/// Frame `i` counts the events of index range `bounds[i]`.
+fn count_frames(events: &Events, bounds: &[(usize, usize)], height: usize, width: usize) -> Frames {
+    let mut out = Frames::zeros(bounds.len(), height, width);
+    let frame_size = 2 * height * width;
+    for (frame, &(left, right)) in out.counts.chunks_exact_mut(frame_size).zip(bounds) {
+        count_into(events, left..right, width, height, frame);
+    }
+    out
 }
 
 fn count_into(

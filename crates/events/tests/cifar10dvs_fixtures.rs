@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{case, cases, floats, ints, path_of, wide};
+use common::{assert_events_match, case, cases, floats, ints, path_of, wide};
 use events::formats::aedat2;
 use events::frames::{EmptyWindows, SplitBy, integrate, segment_bounds};
 use events::resize::{Resize, resize};
@@ -32,15 +32,7 @@ fn parses_like_spikingjelly() {
             case["n_events"].as_u64().unwrap(),
             "{name}"
         );
-        let parsed = &case["parsed"];
-        assert_eq!(
-            wide(&events.t.iter().map(|&t| t as i64).collect::<Vec<_>>()),
-            ints(&parsed["t"]),
-            "{name} t"
-        );
-        assert_eq!(wide(&events.x), ints(&parsed["x"]), "{name} x");
-        assert_eq!(wide(&events.y), ints(&parsed["y"]), "{name} y");
-        assert_eq!(wide(&events.p), ints(&parsed["p"]), "{name} p");
+        assert_events_match(&events, &case["parsed"], name);
     }
 }
 

@@ -4,7 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{case, cases, floats, ints, path_of, wide};
+use common::{assert_events_match, case, cases, floats, ints, path_of};
 use events::formats::{aedat3, nmnist};
 use events::frames::{EmptyWindows, SplitBy, integrate, segment_bounds};
 use events::{Events, EventsError};
@@ -78,14 +78,7 @@ fn nmnist_bin_parses_like_spikingjelly() {
     let case = case("nmnist_bin", "sample30");
     let path = path_of(&case["bin"]);
     let events = nmnist::read(&path).unwrap();
-    let parsed = &case["parsed"];
-    assert_eq!(
-        wide(&events.t.iter().map(|&t| t as i64).collect::<Vec<_>>()),
-        ints(&parsed["t"])
-    );
-    assert_eq!(wide(&events.x), ints(&parsed["x"]));
-    assert_eq!(wide(&events.y), ints(&parsed["y"]));
-    assert_eq!(wide(&events.p), ints(&parsed["p"]));
+    assert_events_match(&events, &case["parsed"], case["name"].as_str().unwrap());
 
     let bytes = nmnist::encode(&events, &path).unwrap();
     assert_eq!(
@@ -106,14 +99,7 @@ fn nmnist_bin_parses_like_spikingjelly() {
 fn dvs128_gesture_parses_and_splits_like_spikingjelly() {
     let case = case("dvs128gesture_aedat3", "user01_synthetic");
     let events = aedat3::read(&path_of(&case["aedat"])).unwrap();
-    let parsed = &case["parsed"];
-    assert_eq!(
-        wide(&events.t.iter().map(|&t| t as i64).collect::<Vec<_>>()),
-        ints(&parsed["t"])
-    );
-    assert_eq!(wide(&events.x), ints(&parsed["x"]));
-    assert_eq!(wide(&events.y), ints(&parsed["y"]));
-    assert_eq!(wide(&events.p), ints(&parsed["p"]));
+    assert_events_match(&events, &case["parsed"], case["name"].as_str().unwrap());
 
     let windows = aedat3::read_labels(&path_of(&case["csv"])).unwrap();
     let samples = aedat3::split_by_labels(&events, &windows);

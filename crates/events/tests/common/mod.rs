@@ -62,6 +62,15 @@ pub fn floats(entry: &Value) -> Vec<f32> {
     npy(entry).into_vec::<f32>().unwrap()
 }
 
+/// Asserts that `events` are the fixture's parsed arrays `{t, x, y, p}`.
+pub fn assert_events_match(events: &events::Events, parsed: &Value, what: &str) {
+    let t: Vec<i64> = events.t.iter().map(|&t| t as i64).collect();
+    assert_eq!(t, ints(&parsed["t"]), "{what} t");
+    assert_eq!(wide(&events.x), ints(&parsed["x"]), "{what} x");
+    assert_eq!(wide(&events.y), ints(&parsed["y"]), "{what} y");
+    assert_eq!(wide(&events.p), ints(&parsed["p"]), "{what} p");
+}
+
 /// Widens any integer slice to i64 for comparison with fixtures.
 pub fn wide<T: Copy + Into<i64>>(values: &[T]) -> Vec<i64> {
     values.iter().map(|&v| v.into()).collect()
