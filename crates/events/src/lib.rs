@@ -14,6 +14,7 @@ pub mod formats;
 pub mod frames;
 pub mod pipeline;
 pub mod resize;
+pub mod saccades;
 pub mod split;
 
 pub use error::{EventsError, Result};
