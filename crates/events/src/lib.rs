@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod formats;
 pub mod frames;
+pub mod images;
 pub mod pipeline;
 pub mod resize;
 pub mod saccades;
