@@ -27,6 +27,8 @@ struct Cli {
 enum Command {
     /// Convert a dataset folder into a frame cache (parallel, resumable, atomic).
     Prepare(commands::prepare::PrepareArgs),
+    /// Turn still images into event recordings with an emulated event camera.
+    Emulate(commands::emulate::EmulateArgs),
     /// Measure speed and write the figures as JSON.
     #[command(subcommand)]
     Bench(commands::bench::Bench),
@@ -35,6 +37,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Prepare(args) => commands::prepare::run(&args),
+        Command::Emulate(args) => commands::emulate::run(&args),
         Command::Bench(bench) => commands::bench::run(bench),
     }
 }

@@ -2,4 +2,5 @@
 
 pub mod bench;
 pub mod bench_preprocess;
+pub mod emulate;
 pub mod prepare;

@@ -125,7 +125,8 @@ enum ResizeChoice {
     BilinearAntialias,
 }
 
-fn parse_size(text: &str) -> std::result::Result<(usize, usize), String> {
+/// A size argument: `32` (square) or `HxW`.
+pub fn parse_size(text: &str) -> std::result::Result<(usize, usize), String> {
     let parse = |s: &str| s.trim().parse::<usize>().ok().filter(|&n| n > 0);
     match text.split_once(['x', 'X']) {
         Some((h, w)) => parse(h).zip(parse(w)),
