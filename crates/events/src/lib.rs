@@ -7,6 +7,7 @@
 
 pub mod cache;
 pub mod dataset;
+pub mod default_dataset;
 pub mod emulator;
 pub mod error;
 pub mod events;

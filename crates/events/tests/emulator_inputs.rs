@@ -140,3 +140,60 @@ fn a_real_photograph_decodes() {
     assert_eq!((image.height, image.width), (512, 512));
     assert!(image.pixels.iter().all(|p| (0.0..=1.0).contains(p)));
 }
+
+#[test]
+fn the_default_dataset_is_balanced_deterministic_and_reused() {
+    use events::default_dataset::{CLASSES, DefaultDatasetSpec, ensure};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let spec = DefaultDatasetSpec {
+        train_per_class: 2,
+        test_per_class: 1,
+        seed: 5,
+    };
+    let (a, b) = (scratch("default-a"), scratch("default-b"));
+    let written = AtomicUsize::new(0);
+    let (train, test) = ensure(&a, spec, &|| {
+        written.fetch_add(1, Ordering::Relaxed);
+    })
+    .unwrap();
+    assert_eq!(written.load(Ordering::Relaxed), 30);
+    assert_eq!(train.classes, CLASSES);
+    for label in 0..10 {
+        assert_eq!(
+            train.recordings.iter().filter(|r| r.label == label).count(),
+            2
+        );
+        assert_eq!(
+            test.recordings.iter().filter(|r| r.label == label).count(),
+            1
+        );
+    }
+    ensure(&b, spec, &|| {}).unwrap();
+    for recording in &train.recordings {
+        let relative = Path::new("default-v1-2x1-seed5/train").join(&recording.file);
+        let bytes = std::fs::read(a.join(&relative)).unwrap();
+        assert!(
+            bytes.len() > 8 * 1000,
+            "{} is nearly empty",
+            relative.display()
+        );
+        assert_eq!(
+            bytes,
+            std::fs::read(b.join(&relative)).unwrap(),
+            "same seed, same bytes"
+        );
+    }
+    let again = AtomicUsize::new(0);
+    ensure(&a, spec, &|| {
+        again.fetch_add(1, Ordering::Relaxed);
+    })
+    .unwrap();
+    assert_eq!(
+        again.load(Ordering::Relaxed),
+        0,
+        "a complete dataset is reused"
+    );
+    std::fs::remove_dir_all(a).unwrap();
+    std::fs::remove_dir_all(b).unwrap();
+}

@@ -8,6 +8,7 @@ use events::cache::{FrameSettings, PrepareRequest, cache_dir, prepare};
 use events::dataset::{
     DatasetIndex, RecordingFormat, cifar10_dvs, dvs128_gesture, nmnist_id_lists, scan_class_folders,
 };
+use events::default_dataset::{DefaultDatasetSpec, ensure};
 use events::split::{SplitManifest, SplitRule};
 use events::{EmptyWindows, Resize, SplitBy};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -18,11 +19,11 @@ pub struct PrepareArgs {
     /// Which dataset the folder holds.
     #[arg(long, value_enum)]
     dataset: Dataset,
-    /// The dataset folder (CIFAR10-DVS: `<root>/<class>/*.aedat`; N-MNIST: `Train|Test/<digit>/*.bin`,
+    /// The dataset folder (not for `default`) (CIFAR10-DVS: `<root>/<class>/*.aedat`; N-MNIST: `Train|Test/<digit>/*.bin`,
     /// or `<id>.bs2` files with `train1K.txt` and `test100.txt`; DVS128 Gesture: the `.aedat`
     /// files with their `_labels.csv` and `trials_to_train.txt`, `trials_to_test.txt`).
-    #[arg(long)]
-    root: PathBuf,
+    #[arg(long, required_if_eq_any([("dataset", "cifar10-dvs"), ("dataset", "nmnist"), ("dataset", "dvs-gesture")]))]
+    root: Option<PathBuf>,
     /// Where caches live (default: `$XDG_CACHE_HOME/spikeforge` or `~/.cache/spikeforge`).
     #[arg(long)]
     cache: Option<PathBuf>,
@@ -92,6 +93,9 @@ impl FrameArgs {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Dataset {
+    /// The built-in dataset of ten procedurally drawn shape classes, emulated into DVS128
+    /// recordings (generated on first use into the cache folder; `--root` is not needed).
+    Default,
     /// CIFAR10-DVS `.aedat` recordings.
     Cifar10Dvs,
     /// N-MNIST `.bin` / `.bs2` recordings.
@@ -190,9 +194,53 @@ pub fn run(args: &PrepareArgs) -> Result<()> {
 
 /// The dataset's name, its index and the split to cache.
 fn dataset_split(args: &PrepareArgs) -> Result<(&'static str, DatasetIndex, SplitManifest)> {
+    let cache_root = args.cache.clone().unwrap_or_else(default_cache_root);
+    let root = args.root.clone().unwrap_or_default();
     match args.dataset {
+        Dataset::Default => {
+            let spec = DefaultDatasetSpec::default();
+            let total = (spec.train_per_class + spec.test_per_class) * 10;
+            let bar = ProgressBar::new(total as u64).with_style(
+                ProgressStyle::with_template("{bar:40} {pos}/{len} default recordings, eta {eta}")
+                    .expect("a valid template"),
+            );
+            let (train, test) = ensure(&cache_root.join("datasets"), spec, &|| bar.inc(1))?;
+            bar.finish_and_clear();
+            let split = SplitManifest::new(
+                None,
+                train.classes.clone(),
+                train.recordings.clone(),
+                test.recordings.clone(),
+            );
+            let prefix = |part: &str, recordings: Vec<events::dataset::Recording>| {
+                recordings
+                    .into_iter()
+                    .map(|r| events::dataset::Recording {
+                        file: Path::new(part).join(&r.file),
+                        ..r
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let split = SplitManifest::new(
+                None,
+                split.classes,
+                prefix("train", split.train),
+                prefix("test", split.test),
+            );
+            let index = DatasetIndex {
+                root: train
+                    .root
+                    .parent()
+                    .expect("train/ has a parent")
+                    .to_path_buf(),
+                classes: train.classes,
+                recordings: split.train.iter().chain(&split.test).cloned().collect(),
+                format: RecordingFormat::Aedat2,
+            };
+            Ok(("default", index, split))
+        }
         Dataset::Cifar10Dvs => {
-            let index = cifar10_dvs(&args.root)?;
+            let index = cifar10_dvs(&root)?;
             let rule = match args.split {
                 SplitChoice::Spikingjelly => SplitRule::SpikingJelly {
                     train_ratio: args.train_ratio,
@@ -207,7 +255,7 @@ fn dataset_split(args: &PrepareArgs) -> Result<(&'static str, DatasetIndex, Spli
             Ok(("cifar10-dvs", index, split))
         }
         Dataset::DvsGesture => {
-            let (train, test) = dvs128_gesture(&args.root)?;
+            let (train, test) = dvs128_gesture(&root)?;
             let split = SplitManifest::new(
                 None,
                 train.classes.clone(),
@@ -225,22 +273,18 @@ fn dataset_split(args: &PrepareArgs) -> Result<(&'static str, DatasetIndex, Spli
             Ok(("dvs-gesture", index, split))
         }
         Dataset::Nmnist => {
-            let (train, test) = if args.root.join("train1K.txt").is_file() {
-                nmnist_id_lists(&args.root, "train1K.txt", "test100.txt")?
+            let (train, test) = if root.join("train1K.txt").is_file() {
+                nmnist_id_lists(&root, "train1K.txt", "test100.txt")?
             } else {
                 (
-                    scan_class_folders(
-                        &args.root.join("Train"),
-                        "bin",
-                        RecordingFormat::NMnistBin,
-                    )?,
-                    scan_class_folders(&args.root.join("Test"), "bin", RecordingFormat::NMnistBin)?,
+                    scan_class_folders(&root.join("Train"), "bin", RecordingFormat::NMnistBin)?,
+                    scan_class_folders(&root.join("Test"), "bin", RecordingFormat::NMnistBin)?,
                 )
             };
             // One index over the root, so that both parts' paths are relative to it.
             let prefix = |part: &Path, recordings: Vec<events::dataset::Recording>| {
                 let relative = part
-                    .strip_prefix(&args.root)
+                    .strip_prefix(&root)
                     .unwrap_or(Path::new(""))
                     .to_path_buf();
                 recordings
@@ -260,7 +304,7 @@ fn dataset_split(args: &PrepareArgs) -> Result<(&'static str, DatasetIndex, Spli
                 test_recordings.clone(),
             );
             let index = DatasetIndex {
-                root: args.root.clone(),
+                root: root.clone(),
                 classes: train.classes,
                 recordings: train_recordings
                     .into_iter()
