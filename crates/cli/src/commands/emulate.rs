@@ -47,6 +47,12 @@ pub struct EmulateArgs {
     /// Background-activity noise, events per pixel per second.
     #[arg(long, default_value_t = 0.1)]
     noise_hz: f32,
+    /// Shot noise, events per pixel per second.
+    #[arg(long, default_value_t = 0.0)]
+    shot_noise_hz: f32,
+    /// Refractory period of a pixel, in microseconds.
+    #[arg(long, default_value_t = 100)]
+    refractory_us: u64,
     /// Seed of threshold mismatch and noise (image `i` uses `seed + i`).
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -111,6 +117,8 @@ pub fn run(args: &EmulateArgs) -> Result<()> {
                 threshold_on: args.threshold,
                 threshold_off: args.threshold,
                 background_rate_hz: args.noise_hz,
+                shot_noise_rate_hz: args.shot_noise_hz,
+                refractory_us: args.refractory_us,
                 seed: args.seed.wrapping_add(i as u64),
                 ..SensorConfig::default()
             };
