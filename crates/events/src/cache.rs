@@ -44,6 +44,20 @@ pub struct FrameSettings {
     pub resize: Resize,
 }
 
+impl Default for FrameSettings {
+    /// The seed experiment's frames: T = 8 split by number, 32×32 by area mean, empty
+    /// windows an error.
+    fn default() -> Self {
+        Self {
+            frames: 8,
+            split_by: SplitBy::Number,
+            empty_windows: EmptyWindows::Error,
+            size: (32, 32),
+            resize: Resize::Area,
+        }
+    }
+}
+
 impl FrameSettings {
     /// The cache folder name for these settings, e.g. `T8-number-32x32-area`.
     pub fn key(&self) -> String {

@@ -69,7 +69,6 @@ fn prepare_reads_a_spikingjelly_events_np_folder() {
     use events::cache::{FrameSettings, Part, PrepareRequest, prepare, recording_frames};
     use events::dataset::{CIFAR10_DVS_CLASSES, RecordingFormat, cifar10_dvs};
     use events::split::{SplitManifest, SplitRule};
-    use events::{Resize, SplitBy};
 
     let root = std::env::temp_dir().join(format!("spikeforge-events-np-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
@@ -84,13 +83,7 @@ fn prepare_reads_a_spikingjelly_events_np_folder() {
     let index = cifar10_dvs(&root).unwrap();
     assert_eq!(index.format, RecordingFormat::SpikingJellyNpz(128, 128));
     let split = SplitManifest::split(&index, SplitRule::SpikingJelly { train_ratio: 1.0 }).unwrap();
-    let settings = FrameSettings {
-        frames: 8,
-        split_by: SplitBy::Number,
-        empty_windows: EmptyWindows::Error,
-        size: (32, 32),
-        resize: Resize::Area,
-    };
+    let settings = FrameSettings::default();
     let request = PrepareRequest {
         index: &index,
         split: &split,

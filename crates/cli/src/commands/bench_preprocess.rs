@@ -12,7 +12,6 @@ use events::cache::{FrameSettings, PrepareRequest, prepare};
 use events::dataset::{CIFAR10_DVS_CLASSES, cifar10_dvs};
 use events::formats::aedat2;
 use events::split::{SplitManifest, SplitRule};
-use events::{EmptyWindows, Resize, SplitBy};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -67,13 +66,7 @@ pub fn run(args: &PreprocessArgs) -> Result<()> {
     );
     let index = cifar10_dvs(&args.data)?;
     let split = SplitManifest::split(&index, SplitRule::SpikingJelly { train_ratio: 0.9 })?;
-    let settings = FrameSettings {
-        frames: 8,
-        split_by: SplitBy::Number,
-        empty_windows: EmptyWindows::Error,
-        size: (32, 32),
-        resize: Resize::Area,
-    };
+    let settings = FrameSettings::default();
     let files: Vec<PathBuf> = index
         .recordings
         .iter()
