@@ -2,6 +2,8 @@
 //! Event counts, ranges and frames are checked against the figures recorded in the data's
 //! PROVENANCE and against an independent computation in the test.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -10,9 +12,7 @@ use events::frames::{EmptyWindows, SplitBy, integrate};
 use events::resize::{Resize, resize};
 
 fn real(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/real")
-        .join(name)
+    common::fixture_file("real", name)
 }
 
 #[test]

@@ -6,31 +6,19 @@ use std::path::Path;
 use events::cache::FrameSettings;
 use events::dataset::RecordingFormat;
 use events::formats::{aedat2, nmnist};
-use events::frames::integrate;
-use events::pipeline::frames_from_bytes;
-use events::resize::resize;
+use events::pipeline::{frames_from_bytes, frames_from_events, parse, sensor_size};
 use events::{EmptyWindows, Events, Resize, SplitBy};
 use proptest::prelude::*;
 
+/// The general path: parse the file, then integrate and resize the events.
 fn general(
     bytes: &[u8],
     format: RecordingFormat,
     settings: &FrameSettings,
 ) -> events::Result<Vec<f32>> {
     let path = Path::new("general");
-    let (events, sensor) = match format {
-        RecordingFormat::Aedat2 => (aedat2::parse(bytes, path)?, aedat2::SENSOR_SIZE),
-        _ => (nmnist::parse(bytes, path)?, nmnist::SENSOR_SIZE),
-    };
-    let frames = integrate(
-        &events,
-        settings.frames,
-        settings.split_by,
-        sensor,
-        settings.empty_windows,
-        path,
-    )?;
-    Ok(resize(&frames, settings.size, settings.resize))
+    let events = parse(bytes, format, path)?;
+    frames_from_events(&events, sensor_size(format), settings, path)
 }
 
 fn recording(seed: u64, n: usize, max_coordinate: u16) -> Events {

@@ -6,14 +6,12 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{case, path_of};
+use common::{case, fixture_file, path_of};
 use events::formats::{aedat2, nmnist, spikingjelly_npz};
 use events::frames::{EmptyWindows, SplitBy, integrate};
 
 fn npz(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/spikingjelly_npz")
-        .join(name)
+    fixture_file("spikingjelly_npz", name)
 }
 
 #[test]

@@ -10,6 +10,14 @@ pub fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/spikingjelly")
 }
 
+/// A file of another fixture folder of this crate (`tests/fixtures/<folder>/<name>`).
+pub fn fixture_file(folder: &str, name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(folder)
+        .join(name)
+}
+
 /// The manifest cases of one kind.
 pub fn cases(kind: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(fixtures_dir().join("manifest.json")).unwrap();
