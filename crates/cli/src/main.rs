@@ -4,6 +4,7 @@
 //! libraries.
 
 mod commands;
+mod plots;
 
 use clap::{Parser, Subcommand};
 
@@ -27,6 +28,10 @@ struct Cli {
 enum Command {
     /// Convert a dataset folder into a frame cache (parallel, resumable, atomic).
     Prepare(commands::prepare::PrepareArgs),
+    /// Train the seed SNN or CNN (progress, run record, checkpoints, plots; resumable).
+    Train(commands::train::TrainArgs),
+    /// The seed experiment: train the SNN and the CNN on the same data and compare them.
+    Compare(commands::compare::CompareArgs),
     /// Turn still images into event recordings with an emulated event camera.
     Emulate(commands::emulate::EmulateArgs),
     /// Measure speed and write the figures as JSON.
@@ -37,6 +42,8 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Prepare(args) => commands::prepare::run(&args),
+        Command::Train(args) => commands::train::run(&args),
+        Command::Compare(args) => commands::compare::run(&args),
         Command::Emulate(args) => commands::emulate::run(&args),
         Command::Bench(bench) => commands::bench::run(bench),
     }

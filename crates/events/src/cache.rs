@@ -387,14 +387,21 @@ impl FrameCache {
 
     /// The frames of one slot, `[T, 2, h, w]`.
     pub fn frames(&self, part: Part, slot: usize) -> Vec<f32> {
+        let mut frames = vec![0.0; self.manifest.settings.sample_len()];
+        self.copy_frames(part, slot, &mut frames);
+        frames
+    }
+
+    /// Copies the frames of one slot, `[T, 2, h, w]`, into `out` (of exactly that length).
+    pub fn copy_frames(&self, part: Part, slot: usize, out: &mut [f32]) {
         let bytes = match part {
             Part::Train => &self.train,
             Part::Test => &self.test,
         };
         let sample_bytes = self.manifest.settings.sample_len() * 4;
-        bytes[slot * sample_bytes..(slot + 1) * sample_bytes]
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect()
+        let sample = &bytes[slot * sample_bytes..(slot + 1) * sample_bytes];
+        for (value, b) in out.iter_mut().zip(sample.chunks_exact(4)) {
+            *value = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
     }
 }

@@ -3,6 +3,8 @@
 
 use burn::tensor::{Device, Distribution, Tensor};
 
+use crate::model::{NetKind, SeedNetConfig};
+use crate::train::data::Batch;
 use crate::{Implementation, NeuronConfig, NeuronError, SpikingNeuron};
 
 /// The input of one multi-step neuron layer of the seed SNN at batch 32:
@@ -45,4 +47,26 @@ pub fn layer_training_step(
         .iter::<f32>()
         .next()
         .unwrap_or(0.0))
+}
+
+/// The seed report's training batch, time first: `[T=8, B=32, 2, 32, 32]`.
+pub const SEED_BATCH_SHAPE: [usize; 5] = [8, 32, 2, 32, 32];
+
+/// A seed-shaped batch on `device`: frames uniform in `[0, 1)` (the range of area-averaged
+/// event counts) and labels `i mod 10`, seeded so that every run times the same numbers.
+pub fn seed_batch(device: &Device) -> Batch {
+    device.seed(0);
+    let frames = Tensor::random(SEED_BATCH_SHAPE, Distribution::Uniform(0.0, 1.0), device);
+    Batch {
+        frames,
+        labels: (0..SEED_BATCH_SHAPE[1]).map(|i| i % 10).collect(),
+    }
+}
+
+/// The seed SNN (`IFNode()`, C = 32) and CNN (T-summed input) for 10 classes at 32×32.
+pub fn seed_nets() -> [(&'static str, SeedNetConfig); 2] {
+    [
+        ("SNN", SeedNetConfig::seed(NetKind::Snn, 10, (32, 32))),
+        ("CNN", SeedNetConfig::seed(NetKind::Cnn, 10, (32, 32))),
+    ]
 }

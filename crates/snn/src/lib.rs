@@ -4,14 +4,20 @@
 //! - [`neuron`]: IF, LIF and ParametricLIF neurons with explicit state, a fused multi-step
 //!   op (a burn backend extension with a closed-form BPTT backward) and a reference
 //!   composition of burn ops.
+//! - [`model`]: the seed report's SNN and CNN.
+//! - [`train`]: losses, optimisers, batches, the training loop, checkpoints and run records.
+//! - [`ops`]: synaptic-operation counts and energy estimates.
 //!
 //! Everything is exact to SpikingJelly 2.0.0 where it defines the behaviour
 //! (`spikingjelly-spec.md`): spikes bit for bit, gradients to 1e-5 relative.
 
 pub mod bench;
 mod math;
+pub mod model;
 pub mod neuron;
+pub mod ops;
 pub mod surrogate;
+pub mod train;
 
 pub use neuron::{
     Implementation, MultiStepOptions, MultiStepOutput, NeuronConfig, NeuronError, NeuronModel,

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use burn::tensor::Device;
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -19,6 +19,9 @@ pub enum Bench {
     /// `prepare` throughput (parse + integrate + resize + cache) on generated CIFAR10-DVS-format
     /// recordings, against the time to read the same bytes from the page cache.
     Preprocess(super::bench_preprocess::PreprocessArgs),
+    /// Training steps of the seed SNN and CNN at the seed's shapes (`[32, 8, 2, 32, 32]`):
+    /// time per 100 batches, samples/s and peak memory.
+    Seed(super::bench_seed::SeedArgs),
 }
 
 /// Options of `spikeforge bench neurons`.
@@ -54,6 +57,7 @@ pub fn run(bench: Bench) -> Result<()> {
     match bench {
         Bench::Neurons(args) => neurons(&args),
         Bench::Preprocess(args) => super::bench_preprocess::run(&args),
+        Bench::Seed(args) => super::bench_seed::run(&args),
     }
 }
 
@@ -109,15 +113,7 @@ fn neurons(args: &NeuronsArgs) -> Result<()> {
 /// Writes `value` as JSON to a temporary file beside `path`, then renames it over `path`, so
 /// that a crash never leaves a half-written record.
 pub fn write_json_atomically(path: &Path, value: &impl Serialize) -> Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating the folder {}", parent.display()))?;
-    }
-    let temporary = path.with_extension("json.tmp");
-    let text = serde_json::to_string_pretty(value)?;
-    std::fs::write(&temporary, text + "\n")
-        .with_context(|| format!("writing {}", temporary.display()))?;
-    std::fs::rename(&temporary, path)
-        .with_context(|| format!("renaming {} to {}", temporary.display(), path.display()))?;
+    let text = serde_json::to_string_pretty(value)? + "\n";
+    events::formats::write_atomically(path, text.as_bytes())?;
     Ok(())
 }

@@ -36,7 +36,7 @@ pub struct EmulateArgs {
     #[arg(long)]
     limit: Option<usize>,
     /// Sensor size: `128` or `HxW` (AEDAT 2.0 holds at most 128×128).
-    #[arg(long, default_value = "128", value_parser = super::prepare::parse_size)]
+    #[arg(long, default_value = "128", value_parser = super::data::parse_size)]
     sensor: (usize, usize),
     /// Duration of each of the three saccades, in milliseconds.
     #[arg(long, default_value_t = 100)]

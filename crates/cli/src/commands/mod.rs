@@ -2,5 +2,11 @@
 
 pub mod bench;
 pub mod bench_preprocess;
+pub mod bench_seed;
+pub mod compare;
+pub mod data;
+pub mod device;
 pub mod emulate;
 pub mod prepare;
+pub mod report;
+pub mod train;

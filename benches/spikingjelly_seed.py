@@ -1,0 +1,111 @@
+"""Training steps of the seed SNN and CNN in SpikingJelly 2.0.0 / PyTorch on the CPU, at the
+seed report's shapes: the anchor of `spikeforge bench seed`.
+
+Batch [B=32, T=8, 2, 32, 32] of frames uniform in [0, 1), transposed time-first; labels
+i mod 10; MSE against one-hot; SGD lr 0.05. Networks (spikingjelly-spec.md §3):
+  SNN single-step: Conv2d(2,32,3,p=1) -> IFNode() -> Flatten -> Linear(32768,10), looped over T
+                   (the seed report's code), output the mean over T;
+  SNN multi-step:  the same in multi-step mode (SpikingJelly's fastest CPU path);
+  CNN:             Conv2d -> ReLU -> Flatten -> Linear on the frames summed over T.
+Prints one JSON object: median seconds per step, samples/s and peak RSS for each.
+Usage: python benches/spikingjelly_seed.py MODEL [threads=2] [batches=30] [warmup=3]
+with MODEL one of snn-single, snn-multi, cnn (one per process, so that the peak memory is
+that network's own).
+"""
+
+import json
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from spikingjelly.activation_based import functional, layer, neuron
+
+MODEL = sys.argv[1]
+THREADS = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+BATCHES = int(sys.argv[3]) if len(sys.argv) > 3 else 30
+WARMUP = int(sys.argv[4]) if len(sys.argv) > 4 else 3
+T, B, C, H, W, CLASSES = 8, 32, 32, 32, 32, 10
+
+
+class SeedSNN(nn.Module):
+    def __init__(self, step_mode):
+        super().__init__()
+        self.step_mode = step_mode
+        self.conv = layer.Conv2d(2, C, 3, padding=1, step_mode=step_mode)
+        self.sn = neuron.IFNode(step_mode=step_mode)
+        self.flat = layer.Flatten(step_mode=step_mode)
+        self.fc = layer.Linear(C * H * W, CLASSES, step_mode=step_mode)
+
+    def forward(self, x_tb):
+        if self.step_mode == "m":
+            return self.fc(self.flat(self.sn(self.conv(x_tb)))).mean(0)
+        return torch.stack([self.fc(self.flat(self.sn(self.conv(x)))) for x in x_tb]).mean(0)
+
+
+class SeedCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, C, 3, padding=1)
+        self.fc = nn.Linear(C * H * W, CLASSES)
+
+    def forward(self, x_tb):
+        return self.fc(F.relu(self.conv(x_tb.sum(0))).flatten(1))
+
+
+def resident_mib(field):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure(name, make):
+    before = resident_mib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+    torch.manual_seed(0)
+    net = make()
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.05)
+    x = torch.rand(B, T, 2, H, W).transpose(0, 1)
+    target = F.one_hot(torch.arange(B) % CLASSES, CLASSES).float()
+    times = []
+    for step in range(WARMUP + BATCHES):
+        start = time.perf_counter()
+        optimizer.zero_grad()
+        loss = F.mse_loss(net(x), target)
+        loss.backward()
+        optimizer.step()
+        functional.reset_net(net)
+        if step >= WARMUP:
+            times.append(time.perf_counter() - start)
+    peak = resident_mib("VmHWM")
+    median = statistics.median(times)
+    return {
+        "model": name,
+        "seconds_per_100_batches": 100 * median,
+        "samples_per_second": B / median,
+        "median_step_ms": 1e3 * median,
+        "min_step_ms": 1e3 * min(times),
+        "peak_rss_mib": peak,
+        "peak_rss_increase_mib": peak - before,
+    }
+
+
+def main():
+    torch.set_num_threads(THREADS)
+    nets = {
+        "snn-single": ("SNN single-step", lambda: SeedSNN("s")),
+        "snn-multi": ("SNN multi-step", lambda: SeedSNN("m")),
+        "cnn": ("CNN", SeedCNN),
+    }
+    result = measure(*nets[MODEL])
+    result |= {"framework": "spikingjelly 2.0.0 / torch " + torch.__version__, "threads": THREADS, "batches": BATCHES}
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

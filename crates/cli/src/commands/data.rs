@@ -1,0 +1,321 @@
+//! The dataset options shared by every command that reads a dataset, and the frame cache
+//! they lead to.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use events::cache::{FrameCache, FrameSettings, PrepareRequest, cache_dir, prepare};
+use events::dataset::{
+    DatasetIndex, RecordingFormat, cifar10_dvs, dvs128_gesture, nmnist_id_lists, scan_class_folders,
+};
+use events::default_dataset::{DefaultDatasetSpec, ensure};
+use events::split::{SplitManifest, SplitRule};
+use events::{EmptyWindows, Resize, SplitBy};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Which dataset to read and how to turn it into frames: shared by `prepare`, `train` and
+/// `compare`.
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// Which dataset the folder holds (`default`: the built-in dataset).
+    #[arg(long, value_enum, default_value_t = Dataset::Default)]
+    pub dataset: Dataset,
+    /// The dataset folder (not for `default`) (CIFAR10-DVS: `<root>/<class>/*.aedat`; N-MNIST: `Train|Test/<digit>/*.bin`,
+    /// or `<id>.bs2` files with `train1K.txt` and `test100.txt`; DVS128 Gesture: the `.aedat`
+    /// files with their `_labels.csv` and `trials_to_train.txt`, `trials_to_test.txt`).
+    #[arg(long, required_if_eq_any([("dataset", "cifar10-dvs"), ("dataset", "nmnist"), ("dataset", "dvs-gesture")]))]
+    pub root: Option<PathBuf>,
+    /// Where caches live (default: `$XDG_CACHE_HOME/spikeforge` or `~/.cache/spikeforge`).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    #[command(flatten)]
+    pub frames: FrameArgs,
+    /// How a dataset without its own split is cut (CIFAR10-DVS).
+    #[arg(long, value_enum, default_value_t = SplitChoice::Spikingjelly)]
+    pub split: SplitChoice,
+    /// Share of each class that trains (`spikingjelly` and `random` splits).
+    #[arg(long, default_value_t = 0.9)]
+    pub train_ratio: f64,
+    /// Record unreadable recordings in the cache manifest and go on, instead of stopping.
+    #[arg(long)]
+    pub skip_bad: bool,
+}
+
+/// A dataset's frame cache, ready to read.
+pub struct PreparedData {
+    /// The dataset's name (`default`, `nmnist`, …).
+    pub name: &'static str,
+    /// The cache.
+    pub cache: FrameCache,
+}
+
+/// Builds the frame cache of the dataset `args` names (or reuses the finished one), with
+/// progress bars; `seed` seeds a `random` split.
+pub fn prepare_data(args: &DataArgs, seed: u64) -> Result<PreparedData> {
+    let settings = args.frames.settings()?;
+    let (name, index, split) = dataset_split(args, seed)?;
+    let dir = cache_dir(
+        &args.cache.clone().unwrap_or_else(default_cache_root),
+        name,
+        &settings,
+    );
+    println!(
+        "{name}: {} training and {} test recordings (split {}) → {}",
+        split.train.len(),
+        split.test.len(),
+        &split.hash[..12],
+        dir.display()
+    );
+    let bar = ProgressBar::new((split.train.len() + split.test.len()) as u64).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} recordings, {per_sec}, eta {eta}")
+            .expect("a valid template"),
+    );
+    let request = PrepareRequest {
+        index: &index,
+        split: &split,
+        settings,
+        skip_bad: args.skip_bad,
+    };
+    let cache = prepare(&request, &dir, &|| bar.inc(1))
+        .with_context(|| format!("preparing the {name} cache in {}", dir.display()))?;
+    bar.finish_and_clear();
+    for skipped in &cache.manifest.skipped {
+        eprintln!("skipped {}: {}", skipped.file.display(), skipped.error);
+    }
+    Ok(PreparedData { name, cache })
+}
+
+/// The frame settings, shared by every command that reads a dataset.
+#[derive(Debug, Args)]
+pub struct FrameArgs {
+    /// Frames per recording (T).
+    #[arg(long, default_value_t = 8)]
+    pub frames: usize,
+    /// Cut recordings into frames by event number or by time.
+    #[arg(long, value_enum, default_value_t = SplitByChoice::Number)]
+    pub split_by: SplitByChoice,
+    /// Frame size: `32` (32×32) or `HxW`.
+    #[arg(long, default_value = "32", value_parser = parse_size)]
+    pub size: (usize, usize),
+    /// How frames are brought to that size.
+    #[arg(long, value_enum, default_value_t = ResizeChoice::Area)]
+    pub resize: ResizeChoice,
+    /// Give empty frames for empty time windows (split by time) instead of failing.
+    #[arg(long)]
+    pub allow_empty_windows: bool,
+}
+
+impl FrameArgs {
+    /// The frame settings these options name.
+    pub fn settings(&self) -> Result<FrameSettings> {
+        if self.frames == 0 {
+            bail!("--frames must be at least 1");
+        }
+        Ok(FrameSettings {
+            frames: self.frames,
+            split_by: match self.split_by {
+                SplitByChoice::Number => SplitBy::Number,
+                SplitByChoice::Time => SplitBy::Time,
+            },
+            empty_windows: if self.allow_empty_windows {
+                EmptyWindows::Allow
+            } else {
+                EmptyWindows::Error
+            },
+            size: self.size,
+            resize: match self.resize {
+                ResizeChoice::Area => Resize::Area,
+                ResizeChoice::Sum => Resize::Sum,
+                ResizeChoice::Nearest => Resize::Nearest,
+                ResizeChoice::Bilinear => Resize::Bilinear,
+                ResizeChoice::BilinearAntialias => Resize::BilinearAntialias,
+            },
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Dataset {
+    /// The built-in dataset of ten procedurally drawn shape classes, emulated into DVS128
+    /// recordings (generated on first use into the cache folder; `--root` is not needed).
+    Default,
+    /// CIFAR10-DVS `.aedat` recordings.
+    Cifar10Dvs,
+    /// N-MNIST `.bin` / `.bs2` recordings.
+    Nmnist,
+    /// DVS128 Gesture `.aedat` recordings with their labels and trial lists.
+    DvsGesture,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SplitChoice {
+    /// SpikingJelly's per-class split in its file order.
+    Spikingjelly,
+    /// CIFAR10-DVS recordings 0–99 of each class test, the rest train.
+    Tebn,
+    /// A seeded per-class shuffle, then the ratio.
+    Random,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SplitByChoice {
+    Number,
+    Time,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ResizeChoice {
+    Area,
+    Sum,
+    Nearest,
+    Bilinear,
+    BilinearAntialias,
+}
+
+/// A size argument: `32` (square) or `HxW`.
+pub fn parse_size(text: &str) -> std::result::Result<(usize, usize), String> {
+    let parse = |s: &str| s.trim().parse::<usize>().ok().filter(|&n| n > 0);
+    match text.split_once(['x', 'X']) {
+        Some((h, w)) => parse(h).zip(parse(w)),
+        None => parse(text).map(|n| (n, n)),
+    }
+    .ok_or_else(|| format!("expected a size like `32` or `34x34`, got `{text}`"))
+}
+
+/// The default cache root.
+pub fn default_cache_root() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"))
+        .join("spikeforge")
+}
+
+/// The dataset's name, its index and the split to cache.
+fn dataset_split(
+    args: &DataArgs,
+    seed: u64,
+) -> Result<(&'static str, DatasetIndex, SplitManifest)> {
+    let cache_root = args.cache.clone().unwrap_or_else(default_cache_root);
+    let root = args.root.clone().unwrap_or_default();
+    match args.dataset {
+        Dataset::Default => {
+            let spec = DefaultDatasetSpec::default();
+            let total = (spec.train_per_class + spec.test_per_class) * 10;
+            let bar = ProgressBar::new(total as u64).with_style(
+                ProgressStyle::with_template("{bar:40} {pos}/{len} default recordings, eta {eta}")
+                    .expect("a valid template"),
+            );
+            let (train, test) = ensure(&cache_root.join("datasets"), spec, &|| bar.inc(1))?;
+            bar.finish_and_clear();
+            let split = SplitManifest::new(
+                None,
+                train.classes.clone(),
+                train.recordings.clone(),
+                test.recordings.clone(),
+            );
+            let prefix = |part: &str, recordings: Vec<events::dataset::Recording>| {
+                recordings
+                    .into_iter()
+                    .map(|r| events::dataset::Recording {
+                        file: Path::new(part).join(&r.file),
+                        ..r
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let split = SplitManifest::new(
+                None,
+                split.classes,
+                prefix("train", split.train),
+                prefix("test", split.test),
+            );
+            let index = DatasetIndex {
+                root: train
+                    .root
+                    .parent()
+                    .expect("train/ has a parent")
+                    .to_path_buf(),
+                classes: train.classes,
+                recordings: split.train.iter().chain(&split.test).cloned().collect(),
+                format: RecordingFormat::Aedat2,
+            };
+            Ok(("default", index, split))
+        }
+        Dataset::Cifar10Dvs => {
+            let index = cifar10_dvs(&root)?;
+            let rule = match args.split {
+                SplitChoice::Spikingjelly => SplitRule::SpikingJelly {
+                    train_ratio: args.train_ratio,
+                },
+                SplitChoice::Tebn => SplitRule::Tebn,
+                SplitChoice::Random => SplitRule::Random {
+                    train_ratio: args.train_ratio,
+                    seed,
+                },
+            };
+            let split = SplitManifest::split(&index, rule)?;
+            Ok(("cifar10-dvs", index, split))
+        }
+        Dataset::DvsGesture => {
+            let (train, test) = dvs128_gesture(&root)?;
+            let split = SplitManifest::new(
+                None,
+                train.classes.clone(),
+                train.recordings.clone(),
+                test.recordings.clone(),
+            );
+            let index = DatasetIndex {
+                recordings: train
+                    .recordings
+                    .into_iter()
+                    .chain(test.recordings)
+                    .collect(),
+                ..train
+            };
+            Ok(("dvs-gesture", index, split))
+        }
+        Dataset::Nmnist => {
+            let (train, test) = if root.join("train1K.txt").is_file() {
+                nmnist_id_lists(&root, "train1K.txt", "test100.txt")?
+            } else {
+                (
+                    scan_class_folders(&root.join("Train"), "bin", RecordingFormat::NMnistBin)?,
+                    scan_class_folders(&root.join("Test"), "bin", RecordingFormat::NMnistBin)?,
+                )
+            };
+            // One index over the root, so that both parts' paths are relative to it.
+            let prefix = |part: &Path, recordings: Vec<events::dataset::Recording>| {
+                let relative = part
+                    .strip_prefix(&root)
+                    .unwrap_or(Path::new(""))
+                    .to_path_buf();
+                recordings
+                    .into_iter()
+                    .map(|r| events::dataset::Recording {
+                        file: relative.join(r.file),
+                        ..r
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let train_recordings = prefix(&train.root, train.recordings);
+            let test_recordings = prefix(&test.root, test.recordings);
+            let split = SplitManifest::new(
+                None,
+                train.classes.clone(),
+                train_recordings.clone(),
+                test_recordings.clone(),
+            );
+            let index = DatasetIndex {
+                root: root.clone(),
+                classes: train.classes,
+                recordings: train_recordings
+                    .into_iter()
+                    .chain(test_recordings)
+                    .collect(),
+                format: RecordingFormat::NMnistBin,
+            };
+            Ok(("nmnist", index, split))
+        }
+    }
+}

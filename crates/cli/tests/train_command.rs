@@ -1,0 +1,203 @@
+//! `spikeforge train` and `compare` end to end on a small synthetic N-MNIST folder: one epoch
+//! lowers the test loss, the record, CSV, checkpoints and plots are complete, `--resume`
+//! continues the run, and `compare` writes its comparison.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use events::Events;
+use events::formats::nmnist;
+use serde_json::Value;
+
+fn spikeforge() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_spikeforge"));
+    command.env("RUST_BACKTRACE", "0");
+    command
+}
+
+/// `Train|Test/<digit>/<i>.bin` for digits 0–2: each digit's events fall in its own band of
+/// rows (ON events for even digits, OFF for odd), plus a few scattered ones.
+fn learnable_nmnist(root: &Path) {
+    let mut state = 17u32;
+    let mut next = move |n: u16| {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        ((state >> 16) % u32::from(n)) as u16
+    };
+    for (part, count) in [("Train", 16), ("Test", 6)] {
+        for digit in 0..3u16 {
+            for i in 0..count {
+                let mut events = Events::default();
+                for k in 0..400u64 {
+                    let (x, y, p) = if k % 8 == 0 {
+                        (next(34), next(34), next(2) as u8)
+                    } else {
+                        (next(34), digit * 11 + next(11), (digit % 2) as u8)
+                    };
+                    events.push(k * 50, x, y, p);
+                }
+                let path = root
+                    .join(part)
+                    .join(digit.to_string())
+                    .join(format!("{i}.bin"));
+                nmnist::write(&path, &events).unwrap();
+            }
+        }
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("spikeforge-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    learnable_nmnist(&dir.join("nmnist"));
+    dir
+}
+
+fn run(scratch: &Path, command: &str, extra: &[&str]) -> Output {
+    let output = spikeforge()
+        .args([
+            command,
+            "--dataset",
+            "nmnist",
+            "--size",
+            "34",
+            "--frames",
+            "4",
+        ])
+        .args(["--batch", "8", "--channels", "4", "--lr", "0.02"])
+        .arg("--root")
+        .arg(scratch.join("nmnist"))
+        .arg("--cache")
+        .arg(scratch.join("cache"))
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    output
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn assert_png(path: &Path) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{}", path.display());
+}
+
+#[test]
+fn one_epoch_lowers_the_loss_and_records_everything_then_resumes() {
+    let scratch = scratch("train");
+    let out = scratch.join("run");
+    let out_arg = out.to_str().unwrap();
+    let output = run(
+        &scratch,
+        "train",
+        &["--model", "snn", "--epochs", "1", "--out", out_arg],
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("SNN epoch 1/1"), "{stdout}");
+
+    let record = json(&out.join("run.json"));
+    assert_eq!(record["status"], "complete");
+    assert_eq!(record["dataset"]["train_samples"], 48);
+    assert_eq!(record["dataset"]["test_samples"], 18);
+    assert_eq!(record["dataset"]["split_hash"].as_str().unwrap().len(), 64);
+    let epochs = record["epochs"].as_array().unwrap();
+    assert_eq!(epochs.len(), 1);
+    let initial = record["initial_test"]["loss"].as_f64().unwrap();
+    let after = epochs[0]["test"]["loss"].as_f64().unwrap();
+    assert!(
+        after < initial,
+        "test loss did not fall: {initial} → {after}"
+    );
+    for field in [
+        "train_loss",
+        "train_accuracy",
+        "seconds_per_100_batches",
+        "samples_per_second",
+    ] {
+        assert!(
+            epochs[0][field].as_f64().unwrap() > 0.0,
+            "{field}: {}",
+            epochs[0]
+        );
+    }
+    let rate = epochs[0]["test"]["hidden_activity"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&rate), "firing rate {rate}");
+    assert!(record["ops"]["energy_nj"].as_f64().unwrap() > 0.0);
+    let csv = std::fs::read_to_string(out.join("epochs.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    for file in ["last.ckpt", "best.ckpt"] {
+        assert!(out.join(file).is_file(), "{file}");
+    }
+    for plot in ["accuracy.png", "loss.png", "firing_rate.png"] {
+        assert_png(&out.join(plot));
+    }
+
+    // The same command again refuses to overwrite; with --resume and more epochs it goes on.
+    let again = spikeforge()
+        .args([
+            "train",
+            "--dataset",
+            "nmnist",
+            "--size",
+            "34",
+            "--frames",
+            "4",
+        ])
+        .args([
+            "--batch",
+            "8",
+            "--channels",
+            "4",
+            "--lr",
+            "0.02",
+            "--epochs",
+            "1",
+        ])
+        .arg("--root")
+        .arg(scratch.join("nmnist"))
+        .arg("--cache")
+        .arg(scratch.join("cache"))
+        .args(["--out", out_arg])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    let stderr = String::from_utf8(again.stderr).unwrap();
+    assert!(stderr.contains("already holds a training run"), "{stderr}");
+    run(
+        &scratch,
+        "train",
+        &["--epochs", "2", "--resume", "--out", out_arg],
+    );
+    let record = json(&out.join("run.json"));
+    assert_eq!(record["epochs"].as_array().unwrap().len(), 2);
+    std::fs::remove_dir_all(scratch).unwrap();
+}
+
+#[test]
+fn compare_trains_both_networks_on_the_same_data() {
+    let scratch = scratch("compare");
+    let out = scratch.join("compare");
+    let output = run(
+        &scratch,
+        "compare",
+        &["--epochs", "1", "--out", out.to_str().unwrap()],
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains("MAC/sample") && stdout.contains("CNN"),
+        "{stdout}"
+    );
+    let comparison = json(&out.join("compare.json"));
+    assert_eq!(comparison["snn"]["model"]["kind"], "snn");
+    assert_eq!(comparison["cnn"]["model"]["kind"], "cnn");
+    assert_eq!(comparison["snn"]["dataset"], comparison["cnn"]["dataset"]);
+    assert!(comparison["snn_over_cnn_time_per_batch"].as_f64().unwrap() > 0.0);
+    assert!(comparison["snn"]["ops"]["acs"].as_f64().unwrap() > 0.0);
+    assert_eq!(comparison["cnn"]["ops"]["layers"][2]["kind"], "mac");
+    for plot in ["accuracy.png", "loss.png", "firing_rate.png"] {
+        assert_png(&out.join(plot));
+    }
+    std::fs::remove_dir_all(scratch).unwrap();
+}

@@ -1,0 +1,264 @@
+//! The seed report's networks (spikingjelly-spec.md §3).
+//!
+//! - SNN: `Conv2d(2, C, 3, padding 1) → IF → Flatten → Linear(C·h·w, classes)`, run over all
+//!   T frames; the output is the mean over T of the Linear outputs.
+//! - CNN: the same with ReLU, fed the frames summed over T, or applied to every frame and
+//!   averaged over T.
+//!
+//! Both take `[T, N, 2, h, w]` frames and return `[N, classes]` scores. Parameters start
+//! from PyTorch's default initialisation, drawn from a seeded ChaCha8 stream so that a run
+//! is reproducible on every backend.
+
+use burn::module::{Module, Param};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{Linear, PaddingConfig2d};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::neuron::{NeuronConfig, NeuronError, SpikingNeuron};
+
+/// Spiking or conventional.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetKind {
+    /// Conv → spiking neuron → Linear, over T steps.
+    Snn,
+    /// Conv → ReLU → Linear.
+    Cnn,
+}
+
+/// What the CNN sees of the T frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CnnInput {
+    /// One frame: the T frames summed (the same as integrating the events into one frame).
+    #[default]
+    SumOverTime,
+    /// Every frame on its own, the outputs averaged over T.
+    PerFrameMean,
+}
+
+/// The settings of a seed network.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeedNetConfig {
+    /// SNN or CNN.
+    pub kind: NetKind,
+    /// Convolution channels C (the seed: 32).
+    pub channels: usize,
+    /// Number of classes.
+    pub classes: usize,
+    /// Frame height and width.
+    pub frame_size: (usize, usize),
+    /// The SNN's neuron (default SpikingJelly's `IFNode()`).
+    pub neuron: NeuronConfig,
+    /// The CNN's input rule.
+    pub cnn_input: CnnInput,
+}
+
+impl SeedNetConfig {
+    /// The seed report's network of `kind` for `classes` classes at `frame_size`: C = 32, IF
+    /// neuron with Sigmoid(4), CNN fed the T-summed frame.
+    pub fn seed(kind: NetKind, classes: usize, frame_size: (usize, usize)) -> Self {
+        Self {
+            kind,
+            channels: 32,
+            classes,
+            frame_size,
+            neuron: NeuronConfig::if_node(),
+            cnn_input: CnnInput::SumOverTime,
+        }
+    }
+
+    /// Inputs of the Linear layer: `C·h·w`.
+    pub fn features(&self) -> usize {
+        self.channels * self.frame_size.0 * self.frame_size.1
+    }
+
+    /// Builds the network with PyTorch's default initialisation (weights and biases
+    /// `U(−1/√fan_in, 1/√fan_in)`, as `kaiming_uniform(a=√5)` gives), drawn from ChaCha8
+    /// seeded with `seed`: conv weight, conv bias, fc weight (PyTorch's `[out, in]` order),
+    /// fc bias.
+    pub fn init(&self, seed: u64, device: &Device) -> Result<SeedNet, ModelError> {
+        if self.channels == 0 || self.classes == 0 || self.frame_size.0 * self.frame_size.1 == 0 {
+            return Err(ModelError::Config(format!(
+                "channels, classes and frame size must be positive, got {self:?}"
+            )));
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let conv_fan_in = 2 * 9;
+        let conv_bound = 1.0 / (conv_fan_in as f32).sqrt();
+        let mut conv = Conv2dConfig::new([2, self.channels], [3, 3])
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .init(device);
+        conv.weight = uniform(&mut rng, [self.channels, 2, 3, 3], conv_bound, device);
+        conv.bias = Some(uniform(&mut rng, [self.channels], conv_bound, device));
+        let fc_bound = 1.0 / (self.features() as f32).sqrt();
+        // Drawn in PyTorch's `[out, in]` order, stored `[in, out]`.
+        let fc_weight = uniform_values(&mut rng, self.classes * self.features(), fc_bound);
+        let mut transposed = vec![0.0; fc_weight.len()];
+        for (row, values) in fc_weight.chunks_exact(self.features()).enumerate() {
+            for (column, &value) in values.iter().enumerate() {
+                transposed[column * self.classes + row] = value;
+            }
+        }
+        let fc = Linear {
+            weight: Param::from_data(
+                TensorData::new(transposed, [self.features(), self.classes]),
+                device,
+            ),
+            bias: Some(uniform(&mut rng, [self.classes], fc_bound, device)),
+        };
+        let neuron = match self.kind {
+            NetKind::Snn => Some(self.neuron.init(device)?),
+            NetKind::Cnn => None,
+        };
+        Ok(SeedNet {
+            conv,
+            fc,
+            neuron,
+            cnn_input: self.cnn_input,
+            frame_size: self.frame_size,
+        })
+    }
+}
+
+/// `U(−bound, bound)` values of `shape`, as a parameter.
+fn uniform<const D: usize>(
+    rng: &mut ChaCha8Rng,
+    shape: [usize; D],
+    bound: f32,
+    device: &Device,
+) -> Param<Tensor<D>> {
+    let values = uniform_values(rng, shape.iter().product(), bound);
+    Param::from_data(TensorData::new(values, shape), device)
+}
+
+/// `len` values `U(−bound, bound)`.
+fn uniform_values(rng: &mut ChaCha8Rng, len: usize, bound: f32) -> Vec<f32> {
+    (0..len).map(|_| rng.random_range(-bound..bound)).collect()
+}
+
+/// A seed network: conv, the SNN's neuron (absent in the CNN, which uses ReLU), Linear.
+///
+/// The Linear weight is stored `[in, out]` (burn's layout; PyTorch's transposed).
+#[derive(Module, Debug)]
+pub struct SeedNet {
+    /// `Conv2d(2, C, 3, padding 1)`.
+    pub conv: Conv2d,
+    /// `Linear(C·h·w, classes)`.
+    pub fc: Linear,
+    /// The SNN's spiking layer; `None` in the CNN.
+    pub neuron: Option<SpikingNeuron>,
+    /// The CNN's input rule.
+    #[module(skip)]
+    pub cnn_input: CnnInput,
+    /// The frame size `(h, w)` the Linear layer was built for.
+    #[module(skip)]
+    pub frame_size: (usize, usize),
+}
+
+/// How active a hidden layer was on a forward pass: the SNN's spikes, or the CNN's non-zero
+/// ReLU outputs, over all neurons, steps and samples.
+#[derive(Debug, Clone)]
+pub struct LayerActivity {
+    /// `if1` or `relu1`.
+    pub name: &'static str,
+    /// Active outputs (spikes, or ReLU outputs above zero), a scalar tensor.
+    pub active: Tensor<1>,
+    /// Outputs in all.
+    pub outputs: usize,
+}
+
+/// Errors of the seed networks.
+#[derive(Debug, Error)]
+pub enum ModelError {
+    /// Invalid settings.
+    #[error("invalid network settings: {0}")]
+    Config(String),
+    /// Input of the wrong shape.
+    #[error("the network expects frames [T, N, 2, {h}, {w}] with T, N ≥ 1, got {found:?}")]
+    InputShape {
+        /// Frame height the network was built for.
+        h: usize,
+        /// Frame width the network was built for.
+        w: usize,
+        /// The shape given.
+        found: [usize; 5],
+    },
+    /// The neuron layer refused its input or settings.
+    #[error(transparent)]
+    Neuron(#[from] NeuronError),
+}
+
+impl SeedNet {
+    /// Spiking or conventional.
+    pub fn kind(&self) -> NetKind {
+        if self.neuron.is_some() {
+            NetKind::Snn
+        } else {
+            NetKind::Cnn
+        }
+    }
+
+    /// Scores `[N, classes]` of frames `[T, N, 2, h, w]`.
+    pub fn forward(&self, frames: Tensor<5>) -> Result<Tensor<2>, ModelError> {
+        self.forward_with_activity(frames).map(|(scores, _)| scores)
+    }
+
+    /// [`forward`](Self::forward), also returning the hidden layer's activity.
+    pub fn forward_with_activity(
+        &self,
+        frames: Tensor<5>,
+    ) -> Result<(Tensor<2>, LayerActivity), ModelError> {
+        let [t, n, c, h, w] = frames.dims();
+        let (frame_h, frame_w) = self.frame_size;
+        if t == 0 || n == 0 || c != 2 || (h, w) != self.frame_size {
+            return Err(ModelError::InputShape {
+                h: frame_h,
+                w: frame_w,
+                found: [t, n, c, h, w],
+            });
+        }
+        let conv_channels = self.conv.weight.dims()[0];
+        let flat = conv_channels * h * w;
+        match (&self.neuron, self.cnn_input) {
+            (Some(neuron), _) => {
+                let currents = self.conv.forward(frames.reshape([t * n, c, h, w]));
+                let spikes = neuron.forward(currents.reshape([t, n, conv_channels, h, w]))?;
+                let activity = LayerActivity {
+                    name: "if1",
+                    active: spikes.clone().sum(),
+                    outputs: spikes.shape().num_elements(),
+                };
+                // mean_t Linear(S_t) = Linear(mean_t S_t): the Linear runs once, not T times.
+                let rates = spikes.reshape([t, n * flat]).mean_dim(0).reshape([n, flat]);
+                Ok((self.fc.forward(rates), activity))
+            }
+            (None, CnnInput::SumOverTime) => {
+                let summed = frames.sum_dim(0).reshape([n, c, h, w]);
+                let hidden = relu(self.conv.forward(summed)).reshape([n, flat]);
+                let activity = relu_activity(&hidden);
+                Ok((self.fc.forward(hidden), activity))
+            }
+            (None, CnnInput::PerFrameMean) => {
+                let hidden = relu(self.conv.forward(frames.reshape([t * n, c, h, w])));
+                let hidden = hidden.reshape([t, n * flat]);
+                let activity = relu_activity(&hidden);
+                let mean = hidden.mean_dim(0).reshape([n, flat]);
+                Ok((self.fc.forward(mean), activity))
+            }
+        }
+    }
+}
+
+fn relu_activity<const D: usize>(hidden: &Tensor<D>) -> LayerActivity {
+    LayerActivity {
+        name: "relu1",
+        active: hidden.clone().greater_elem(0.0).float().sum(),
+        outputs: hidden.shape().num_elements(),
+    }
+}

@@ -1,0 +1,439 @@
+//! The training loop: epochs of shuffled batches, evaluation after each epoch, the run
+//! record and checkpoints written as it goes, and resumption of a stopped run.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device, Tensor};
+
+use super::checkpoint::Checkpoint;
+use super::data::{Batch, FrameSource, batch, epoch_order};
+use super::record::{DatasetInfo, EpochMetrics, Evaluation, ModelInfo, RunRecord, TrainConfig};
+use super::{LossKind, TrainError};
+use crate::model::{SeedNet, SeedNetConfig};
+use crate::ops::seed_net_ops;
+
+/// A loss above this many times the untrained network's test loss (or 1, if larger) counts
+/// as exploded: the run stops instead of training on garbage.
+pub const EXPLOSION_FACTOR: f64 = 1e3;
+
+/// The file of the last epoch's checkpoint in a run folder.
+pub const LAST_CHECKPOINT: &str = "last.ckpt";
+/// The file of the best epoch's checkpoint in a run folder.
+pub const BEST_CHECKPOINT: &str = "best.ckpt";
+
+/// One training run: the network, the loop's settings, the data and where it all goes.
+pub struct Run<'a> {
+    /// The network to build.
+    pub net: SeedNetConfig,
+    /// The loop's settings.
+    pub config: TrainConfig,
+    /// What to record about the data (sample counts and shape are filled in by [`fit`]).
+    pub dataset: DatasetInfo,
+    /// Training samples.
+    pub train: &'a dyn FrameSource,
+    /// Test samples.
+    pub test: &'a dyn FrameSource,
+    /// The run folder: `run.json`, `epochs.csv`, `last.ckpt`, `best.ckpt`.
+    pub dir: PathBuf,
+    /// The device to train on (without autodiff; [`fit`] adds it).
+    pub device: Device,
+    /// A name for the device in the record.
+    pub device_name: String,
+}
+
+/// What [`fit`] reports while it works.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    /// An epoch starts; it has `batches` batches.
+    EpochStart {
+        /// 1-based epoch number.
+        epoch: usize,
+        /// Batches in the epoch.
+        batches: usize,
+    },
+    /// A batch was trained.
+    Batch {
+        /// Its loss.
+        loss: f64,
+    },
+    /// The test set is being evaluated.
+    Evaluating,
+    /// An epoch is done.
+    EpochEnd(&'a EpochMetrics),
+}
+
+/// Trains `run` for its epochs, evaluating on the test set after each, and returns the
+/// complete record.
+///
+/// After every epoch it writes `run.json` and `epochs.csv`, `last.ckpt` (network, optimiser
+/// and record) and, when the test accuracy improved, `best.ckpt`, each atomically. With
+/// `resume`, a run folder holding `last.ckpt` continues after its last finished epoch and
+/// ends with the same result as an uninterrupted run; without it, a folder that already
+/// holds a run is an error rather than overwritten.
+pub fn fit(
+    run: &Run,
+    resume: bool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<RunRecord, TrainError> {
+    let dataset = check_data(run)?;
+    let device = run.device.clone().autodiff();
+    let last_path = run.dir.join(LAST_CHECKPOINT);
+    let fresh = run.net.init(run.config.seed, &device)?;
+    let parameters = fresh.num_params();
+    let mut record = RunRecord {
+        spikeforge_version: env!("CARGO_PKG_VERSION").to_string(),
+        status: "running".to_string(),
+        model: ModelInfo::new(&run.net, parameters),
+        training: run.config,
+        dataset,
+        device: run.device_name.clone(),
+        threads: rayon::current_num_threads(),
+        initial_test: Evaluation {
+            loss: f64::NAN,
+            accuracy: f64::NAN,
+            hidden_activity: f64::NAN,
+        },
+        epochs: Vec::new(),
+        best_test_accuracy: 0.0,
+        best_epoch: 0,
+        ops: None,
+    };
+    let (mut model, mut optimizer) =
+        if last_path.exists() {
+            if !resume {
+                return Err(TrainError::RunExists(run.dir.clone()));
+            }
+            let checkpoint = Checkpoint::load(&last_path)?;
+            let saved: RunRecord = serde_json::from_value(checkpoint.state["record"].clone())
+                .map_err(|e| TrainError::Checkpoint {
+                    path: last_path.clone(),
+                    offset: 20,
+                    expected: format!("a run record in the state section ({e})"),
+                })?;
+            check_same_run(&saved, &record, &run.dir)?;
+            record.initial_test = saved.initial_test;
+            record.epochs = saved.epochs;
+            record.best_test_accuracy = saved.best_test_accuracy;
+            record.best_epoch = saved.best_epoch;
+            let model = load_model(fresh, checkpoint.model, &last_path)?;
+            let optimizer = run
+                .config
+                .optimizer
+                .build()
+                .from_bytes(Bytes::from_bytes_vec(checkpoint.optimizer))
+                .map_err(|e| TrainError::Record(last_path.clone(), e.to_string()))?;
+            (model, optimizer)
+        } else {
+            std::fs::create_dir_all(&run.dir).map_err(|error| TrainError::Io {
+                path: run.dir.clone(),
+                error,
+            })?;
+            progress(Progress::Evaluating);
+            record.initial_test = evaluate(
+                &fresh.valid(),
+                run.test,
+                run.config.batch_size,
+                run.config.loss,
+            )?;
+            record.write(&run.dir)?;
+            (fresh, run.config.optimizer.build())
+        };
+
+    for epoch in record.epochs.len() + 1..=run.config.epochs {
+        let started = Instant::now();
+        let (next, train_loss, train_accuracy, batches) = train_epoch(
+            run,
+            model,
+            &mut optimizer,
+            epoch,
+            &record.initial_test,
+            &device,
+            progress,
+        )?;
+        model = next;
+        let train_seconds = started.elapsed().as_secs_f64();
+        progress(Progress::Evaluating);
+        let test = evaluate(
+            &model.valid(),
+            run.test,
+            run.config.batch_size,
+            run.config.loss,
+        )?;
+        if test.accuracy > record.best_test_accuracy || record.best_epoch == 0 {
+            record.best_test_accuracy = test.accuracy;
+            record.best_epoch = epoch;
+            record.ops = Some(seed_net_ops(
+                &run.net,
+                record.dataset.sample_shape[0],
+                test.hidden_activity,
+            ));
+            save(&model, None, &record, &run.dir.join(BEST_CHECKPOINT))?;
+        }
+        let samples = run.train.len() as f64;
+        record.epochs.push(EpochMetrics {
+            epoch,
+            train_loss,
+            train_accuracy,
+            test,
+            best_test_accuracy: record.best_test_accuracy,
+            train_seconds,
+            wall_seconds: 0.0,
+            seconds_per_100_batches: 100.0 * train_seconds / batches as f64,
+            samples_per_second: samples / train_seconds,
+        });
+        if epoch == run.config.epochs {
+            record.status = "complete".to_string();
+        }
+        save(&model, Some(&optimizer), &record, &last_path)?;
+        let metrics = record.epochs.last_mut().expect("just pushed");
+        metrics.wall_seconds = started.elapsed().as_secs_f64();
+        record.write(&run.dir)?;
+        progress(Progress::EpochEnd(
+            record.epochs.last().expect("just pushed"),
+        ));
+    }
+    if record.status != "complete" {
+        // Resumed a run that had already finished all its epochs.
+        record.status = "complete".to_string();
+        record.write(&run.dir)?;
+    }
+    Ok(record)
+}
+
+/// One epoch of training; returns the model, mean loss, accuracy and batch count.
+fn train_epoch(
+    run: &Run,
+    mut model: SeedNet,
+    optimizer: &mut ModuleOptimizer,
+    epoch: usize,
+    initial: &Evaluation,
+    device: &Device,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(SeedNet, f64, f64, usize), TrainError> {
+    let order = epoch_order(run.train.len(), run.config.seed, epoch - 1);
+    let batches = order.len().div_ceil(run.config.batch_size);
+    progress(Progress::EpochStart { epoch, batches });
+    let limit = EXPLOSION_FACTOR * initial.loss.max(1.0);
+    let (mut loss_sum, mut correct) = (0.0, 0usize);
+    for (index, indices) in order.chunks(run.config.batch_size).enumerate() {
+        let step = train_step(
+            model,
+            optimizer,
+            &run.config,
+            batch(run.train, indices, device),
+        )?;
+        if !step.loss.is_finite() || step.loss > limit {
+            return Err(TrainError::Diverged {
+                epoch,
+                batch: index + 1,
+                loss: step.loss,
+                initial: initial.loss,
+            });
+        }
+        model = step.model;
+        correct += step.correct;
+        loss_sum += step.loss * indices.len() as f64;
+        progress(Progress::Batch { loss: step.loss });
+    }
+    let samples = order.len() as f64;
+    Ok((model, loss_sum / samples, correct as f64 / samples, batches))
+}
+
+/// What one training step did.
+pub struct Step {
+    /// The network after the optimiser step.
+    pub model: SeedNet,
+    /// The batch's mean loss before the step.
+    pub loss: f64,
+    /// Samples of the batch classified right before the step.
+    pub correct: usize,
+}
+
+/// One training step on `batch`: forward, loss, backward, optimiser step.
+pub fn train_step(
+    model: SeedNet,
+    optimizer: &mut ModuleOptimizer,
+    config: &TrainConfig,
+    batch: Batch,
+) -> Result<Step, TrainError> {
+    let scores = model.forward(batch.frames)?;
+    let correct = count_correct(scores.clone(), &batch.labels);
+    let loss = config.loss.loss(scores, &batch.labels);
+    let value = f64::from(loss.clone().into_scalar::<f32>());
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    Ok(Step {
+        model: optimizer.step(config.optimizer.lr(), model, grads),
+        loss: value,
+        correct,
+    })
+}
+
+/// Loss, accuracy and hidden-layer activity of `model` on all of `source`.
+pub fn evaluate(
+    model: &SeedNet,
+    source: &dyn FrameSource,
+    batch_size: usize,
+    loss: LossKind,
+) -> Result<Evaluation, TrainError> {
+    let device = model.conv.weight.val().device();
+    let indices: Vec<usize> = (0..source.len()).collect();
+    let (mut loss_sum, mut correct, mut active, mut outputs) = (0.0, 0usize, 0.0, 0usize);
+    for chunk in indices.chunks(batch_size.max(1)) {
+        let batch = batch(source, chunk, &device);
+        let (scores, activity) = model.forward_with_activity(batch.frames)?;
+        correct += count_correct(scores.clone(), &batch.labels);
+        let value = f64::from(loss.loss(scores, &batch.labels).into_scalar::<f32>());
+        loss_sum += value * chunk.len() as f64;
+        active += f64::from(activity.active.into_scalar::<f32>());
+        outputs += activity.outputs;
+    }
+    let samples = source.len() as f64;
+    Ok(Evaluation {
+        loss: loss_sum / samples,
+        accuracy: correct as f64 / samples,
+        hidden_activity: active / outputs as f64,
+    })
+}
+
+/// Samples whose highest score (the first, on ties) is their label.
+fn count_correct(scores: Tensor<2>, labels: &[usize]) -> usize {
+    let predicted = scores.detach().argmax(1).into_data();
+    predicted
+        .iter::<i64>()
+        .zip(labels)
+        .filter(|&(p, &label)| p as usize == label)
+        .count()
+}
+
+/// Saves `model` (and the optimiser, when given) with the record to `path`.
+fn save(
+    model: &SeedNet,
+    optimizer: Option<&ModuleOptimizer>,
+    record: &RunRecord,
+    path: &std::path::Path,
+) -> Result<(), TrainError> {
+    let record_error =
+        |e: burn::store::RecordError| TrainError::Record(path.to_path_buf(), e.to_string());
+    let model_bytes = model
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(record_error)?;
+    let optimizer_bytes = match optimizer {
+        Some(optimizer) => optimizer.into_bytes().map_err(record_error)?.to_vec(),
+        None => Vec::new(),
+    };
+    Checkpoint {
+        state: serde_json::json!({ "record": record }),
+        model: model_bytes.to_vec(),
+        optimizer: optimizer_bytes,
+    }
+    .save(path)
+}
+
+/// Loads a network saved by [`fit`] from the checkpoint at `path` into `model`.
+pub fn load_checkpoint_model(
+    model: SeedNet,
+    path: &std::path::Path,
+) -> Result<(SeedNet, RunRecord), TrainError> {
+    let checkpoint = Checkpoint::load(path)?;
+    let record = serde_json::from_value(checkpoint.state["record"].clone()).map_err(|e| {
+        TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            offset: 20,
+            expected: format!("a run record in the state section ({e})"),
+        }
+    })?;
+    Ok((load_model(model, checkpoint.model, path)?, record))
+}
+
+fn load_model(
+    model: SeedNet,
+    bytes: Vec<u8>,
+    path: &std::path::Path,
+) -> Result<SeedNet, TrainError> {
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+        .map_err(|e| TrainError::Record(path.to_path_buf(), e.to_string()))?;
+    model
+        .try_load_record(record)
+        .map_err(|e| TrainError::Record(path.to_path_buf(), e.to_string()))
+}
+
+/// The data's record, after checking that the sets are usable by the network.
+fn check_data(run: &Run) -> Result<DatasetInfo, TrainError> {
+    let shape = run.train.sample_shape();
+    let (h, w) = run.net.frame_size;
+    for (name, source) in [("training", run.train), ("test", run.test)] {
+        if source.is_empty() {
+            return Err(TrainError::Data(format!("the {name} set is empty")));
+        }
+        if source.sample_shape() != shape || shape[1] != 2 || (shape[2], shape[3]) != (h, w) {
+            return Err(TrainError::Data(format!(
+                "the {name} samples are {:?}; the network needs [T, 2, {h}, {w}] in both sets",
+                source.sample_shape()
+            )));
+        }
+        if let Some(index) = (0..source.len()).find(|&i| source.label(i) >= run.net.classes) {
+            return Err(TrainError::Data(format!(
+                "{name} sample {index} has label {}, but the network has {} classes",
+                source.label(index),
+                run.net.classes
+            )));
+        }
+    }
+    if run.config.batch_size == 0 || run.config.epochs == 0 {
+        return Err(TrainError::Data(
+            "epochs and batch size must be at least 1".to_string(),
+        ));
+    }
+    Ok(DatasetInfo {
+        train_samples: run.train.len(),
+        test_samples: run.test.len(),
+        sample_shape: shape,
+        ..run.dataset.clone()
+    })
+}
+
+/// A resumed run must continue the same experiment.
+fn check_same_run(
+    saved: &RunRecord,
+    now: &RunRecord,
+    dir: &std::path::Path,
+) -> Result<(), TrainError> {
+    let differs = |what: &str, a: String, b: String| {
+        Err(TrainError::ResumeMismatch {
+            dir: dir.to_path_buf(),
+            what: format!("{what}: the run has {a}, now {b}"),
+        })
+    };
+    if saved.model != now.model {
+        return differs(
+            "network",
+            format!("{:?}", saved.model),
+            format!("{:?}", now.model),
+        );
+    }
+    let same_schedule = TrainConfig {
+        epochs: now.training.epochs,
+        ..saved.training
+    };
+    if same_schedule != now.training {
+        return differs(
+            "training settings",
+            format!("{:?}", saved.training),
+            format!("{:?}", now.training),
+        );
+    }
+    if saved.dataset != now.dataset {
+        return differs(
+            "data",
+            format!("{:?}", saved.dataset),
+            format!("{:?}", now.dataset),
+        );
+    }
+    Ok(())
+}

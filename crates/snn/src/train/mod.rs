@@ -1,0 +1,97 @@
+//! Training the seed networks: losses, optimisers, batches from frame caches, the training
+//! loop with its run record and checkpoints.
+
+mod checkpoint;
+pub mod data;
+mod fit;
+mod loss;
+mod optimizer;
+mod record;
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+pub use checkpoint::Checkpoint;
+pub use fit::{
+    BEST_CHECKPOINT, EXPLOSION_FACTOR, LAST_CHECKPOINT, Progress, Run, Step, evaluate, fit,
+    load_checkpoint_model, train_step,
+};
+pub use loss::LossKind;
+pub use optimizer::OptimizerSpec;
+pub use record::{
+    DatasetInfo, EpochMetrics, Evaluation, ModelInfo, RunRecord, TrainConfig, median,
+};
+
+use crate::model::ModelError;
+
+/// Why training stopped.
+#[derive(Debug, Error)]
+pub enum TrainError {
+    /// A file could not be read or written.
+    #[error("{path}: {error}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        error: std::io::Error,
+    },
+    /// A checkpoint file is not what it should be.
+    #[error("{path}: at byte {offset}: expected {expected}")]
+    Checkpoint {
+        /// The file.
+        path: PathBuf,
+        /// Where the problem starts.
+        offset: u64,
+        /// What was expected there.
+        expected: String,
+    },
+    /// A parameter or optimiser record could not be written or applied.
+    #[error("{0}: {1}")]
+    Record(PathBuf, String),
+    /// The data does not fit the network or the settings.
+    #[error("unusable data: {0}")]
+    Data(String),
+    /// The network refused its input.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The loss became NaN or exploded.
+    #[error(
+        "training diverged at epoch {epoch}, batch {batch}: loss {loss:e} (test loss before \
+         training: {initial:.4}). Large inputs such as raw event counts make MSE with SGD \
+         diverge: lower the learning rate, average the frames (a smaller `--size` resizes by \
+         area; the CNN's `--cnn-input per-frame`), or use `--loss ce`"
+    )]
+    Diverged {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based batch within the epoch.
+        batch: usize,
+        /// The offending loss.
+        loss: f64,
+        /// The untrained network's test loss.
+        initial: f64,
+    },
+    /// The run folder already holds a run and `resume` was not asked for.
+    #[error(
+        "{0} already holds a training run; resume it (`--resume`) or choose another output folder"
+    )]
+    RunExists(PathBuf),
+    /// `resume` on a run with different settings.
+    #[error("cannot resume the run in {dir}: different {what}")]
+    ResumeMismatch {
+        /// The run folder.
+        dir: PathBuf,
+        /// What differs.
+        what: String,
+    },
+}
+
+impl From<events::EventsError> for TrainError {
+    fn from(error: events::EventsError) -> Self {
+        match error {
+            events::EventsError::Io { path, error } => TrainError::Io { path, error },
+            other => TrainError::Data(other.to_string()),
+        }
+    }
+}

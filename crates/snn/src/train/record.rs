@@ -1,0 +1,220 @@
+//! The machine-readable record of a training run: its settings, the data it saw, and the
+//! metrics of every epoch; written as JSON and as CSV after each epoch.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::{LossKind, OptimizerSpec, TrainError};
+use crate::model::{CnnInput, NetKind, SeedNetConfig};
+use crate::ops::SynapticOps;
+
+/// The network of a run, as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// SNN or CNN.
+    pub kind: NetKind,
+    /// Convolution channels.
+    pub channels: usize,
+    /// Classes.
+    pub classes: usize,
+    /// Frame size `(h, w)`.
+    pub frame_size: (usize, usize),
+    /// The SNN's neuron settings (model, threshold, reset, surrogate).
+    pub neuron: String,
+    /// The CNN's input rule.
+    pub cnn_input: CnnInput,
+    /// Learnable parameters.
+    pub parameters: usize,
+}
+
+impl ModelInfo {
+    /// The record of `config` with `parameters` parameters.
+    pub fn new(config: &SeedNetConfig, parameters: usize) -> Self {
+        Self {
+            kind: config.kind,
+            channels: config.channels,
+            classes: config.classes,
+            frame_size: config.frame_size,
+            neuron: format!("{:?}", config.neuron),
+            cnn_input: config.cnn_input,
+            parameters,
+        }
+    }
+}
+
+/// The data of a run, as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    /// Dataset name (`default`, `nmnist`, …).
+    pub name: String,
+    /// Where its frames came from (the cache folder).
+    pub location: String,
+    /// The split manifest's SHA-256.
+    pub split_hash: String,
+    /// Class names, in label order.
+    pub classes: Vec<String>,
+    /// Training samples used.
+    pub train_samples: usize,
+    /// Test samples used.
+    pub test_samples: usize,
+    /// One sample's shape `[T, 2, h, w]`.
+    pub sample_shape: [usize; 4],
+}
+
+/// The settings of the training loop.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Epochs to train.
+    pub epochs: usize,
+    /// Samples per batch.
+    pub batch_size: usize,
+    /// Optimiser and learning rate.
+    pub optimizer: OptimizerSpec,
+    /// Loss.
+    pub loss: LossKind,
+    /// Seeds the initialisation and every epoch's shuffle.
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    /// The seed report's schedule: 20 epochs of batch 32, SGD lr 0.05, MSE, seed 0.
+    fn default() -> Self {
+        Self {
+            epochs: 20,
+            batch_size: 32,
+            optimizer: OptimizerSpec::default(),
+            loss: LossKind::Mse,
+            seed: 0,
+        }
+    }
+}
+
+/// Loss, accuracy and hidden-layer activity on one pass over a set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Mean loss per sample.
+    pub loss: f64,
+    /// Share of samples classified right.
+    pub accuracy: f64,
+    /// The hidden layer's activity: the SNN's firing rate (spikes per neuron and step) or
+    /// the CNN's share of non-zero ReLU outputs.
+    pub hidden_activity: f64,
+}
+
+/// The metrics of one epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches (per sample).
+    pub train_loss: f64,
+    /// Training accuracy over the epoch (with the weights of each batch's forward pass).
+    pub train_accuracy: f64,
+    /// Test loss, accuracy and activity after the epoch.
+    pub test: Evaluation,
+    /// Best test accuracy so far.
+    pub best_test_accuracy: f64,
+    /// Seconds of training (forward, backward, optimiser step).
+    pub train_seconds: f64,
+    /// Seconds of the whole epoch, evaluation and checkpoints included.
+    pub wall_seconds: f64,
+    /// Training seconds per 100 batches.
+    pub seconds_per_100_batches: f64,
+    /// Training samples per second.
+    pub samples_per_second: f64,
+}
+
+/// Everything about a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// spikeforge's version.
+    pub spikeforge_version: String,
+    /// `running` until the last epoch is done, then `complete`.
+    pub status: String,
+    /// The network.
+    pub model: ModelInfo,
+    /// The training loop's settings.
+    pub training: TrainConfig,
+    /// The data.
+    pub dataset: DatasetInfo,
+    /// The device the run trained on.
+    pub device: String,
+    /// Worker threads of the CPU backend.
+    pub threads: usize,
+    /// The test set before any training.
+    pub initial_test: Evaluation,
+    /// One entry per finished epoch.
+    pub epochs: Vec<EpochMetrics>,
+    /// Best test accuracy and the epoch that reached it (0: none yet).
+    pub best_test_accuracy: f64,
+    /// The epoch of [`best_test_accuracy`](Self::best_test_accuracy).
+    pub best_epoch: usize,
+    /// Synaptic operations and energy per sample at the best epoch's measured activity.
+    pub ops: Option<SynapticOps>,
+}
+
+impl RunRecord {
+    /// Training seconds per 100 batches over all epochs.
+    pub fn seconds_per_100_batches(&self) -> f64 {
+        median(self.epochs.iter().map(|e| e.seconds_per_100_batches))
+    }
+
+    /// Training samples per second over all epochs.
+    pub fn samples_per_second(&self) -> f64 {
+        median(self.epochs.iter().map(|e| e.samples_per_second))
+    }
+
+    /// Writes `run.json` and `epochs.csv` into `dir`, each atomically.
+    pub fn write(&self, dir: &Path) -> Result<(), TrainError> {
+        let json = serde_json::to_vec_pretty(self).expect("the record serialises");
+        events::formats::write_atomically(&dir.join("run.json"), &json)?;
+        events::formats::write_atomically(&dir.join("epochs.csv"), self.csv().as_bytes())?;
+        Ok(())
+    }
+
+    /// The per-epoch metrics as CSV (epoch 0: the test set before training).
+    pub fn csv(&self) -> String {
+        let mut csv = String::from(
+            "epoch,train_loss,train_accuracy,test_loss,test_accuracy,best_test_accuracy,\
+             hidden_activity,train_seconds,wall_seconds,seconds_per_100_batches,samples_per_second\n",
+        );
+        let initial = &self.initial_test;
+        csv += &format!(
+            "0,,,{},{},,{},,,,\n",
+            initial.loss, initial.accuracy, initial.hidden_activity
+        );
+        for e in &self.epochs {
+            csv += &format!(
+                "{},{},{},{},{},{},{},{},{},{},{}\n",
+                e.epoch,
+                e.train_loss,
+                e.train_accuracy,
+                e.test.loss,
+                e.test.accuracy,
+                e.best_test_accuracy,
+                e.test.hidden_activity,
+                e.train_seconds,
+                e.wall_seconds,
+                e.seconds_per_100_batches,
+                e.samples_per_second
+            );
+        }
+        csv
+    }
+}
+
+/// The median of some values (NaN if there are none).
+pub fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.collect();
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}

@@ -1,0 +1,256 @@
+//! The training loop on a small synthetic task: it learns, records everything, resumes to
+//! the same result, refuses to overwrite a run, and stops when the loss explodes.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+use snn::model::{NetKind, SeedNetConfig};
+use snn::train::data::InMemoryFrames;
+use snn::train::{
+    BEST_CHECKPOINT, DatasetInfo, LAST_CHECKPOINT, OptimizerSpec, Run, RunRecord, TrainConfig,
+    TrainError, fit, load_checkpoint_model,
+};
+
+const CLASSES: usize = 4;
+const SHAPE: [usize; 4] = [4, 2, 8, 8];
+
+/// `count` samples: class k lights a 3×3 patch in quadrant k (ON for even k, OFF for odd),
+/// over background noise, both drawn from a fixed SplitMix64 stream.
+fn blobs(count: usize, seed: u64) -> InMemoryFrames {
+    let mut state = seed;
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 24) as f32
+    };
+    let [t, c, h, w] = SHAPE;
+    let mut frames = Vec::with_capacity(count * t * c * h * w);
+    let mut labels = Vec::with_capacity(count);
+    for i in 0..count {
+        let label = i % CLASSES;
+        let (top, left) = ((label / 2) * 4 + 1, (label % 2) * 4 + 1);
+        for _ in 0..t {
+            for channel in 0..c {
+                for y in 0..h {
+                    for x in 0..w {
+                        let inside = (top..top + 3).contains(&y) && (left..left + 3).contains(&x);
+                        let lit = inside && channel == label % 2;
+                        frames.push(if lit {
+                            0.6 + 0.4 * next()
+                        } else {
+                            0.3 * next()
+                        });
+                    }
+                }
+            }
+        }
+        labels.push(label);
+    }
+    InMemoryFrames {
+        shape: SHAPE,
+        frames,
+        labels,
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("spikeforge-training-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn run<'a>(
+    kind: NetKind,
+    config: TrainConfig,
+    train: &'a InMemoryFrames,
+    test: &'a InMemoryFrames,
+    dir: &Path,
+) -> Run<'a> {
+    Run {
+        net: SeedNetConfig {
+            channels: 4,
+            ..SeedNetConfig::seed(kind, CLASSES, (8, 8))
+        },
+        config,
+        dataset: DatasetInfo {
+            name: "blobs".to_string(),
+            location: "memory".to_string(),
+            split_hash: "none".to_string(),
+            classes: (0..CLASSES).map(|k| k.to_string()).collect(),
+            train_samples: 0,
+            test_samples: 0,
+            sample_shape: [0; 4],
+        },
+        train,
+        test,
+        dir: dir.to_path_buf(),
+        device: Device::flex(),
+        device_name: "cpu".to_string(),
+    }
+}
+
+fn config(epochs: usize) -> TrainConfig {
+    TrainConfig {
+        epochs,
+        batch_size: 8,
+        ..TrainConfig::default()
+    }
+}
+
+#[test]
+fn snn_learns_and_records_every_epoch() {
+    let (train, test) = (blobs(64, 1), blobs(32, 2));
+    let dir = scratch("learns");
+    let mut batches = 0;
+    let record = fit(
+        &run(NetKind::Snn, config(2), &train, &test, &dir),
+        false,
+        &mut |p| {
+            if let snn::train::Progress::Batch { .. } = p {
+                batches += 1;
+            }
+        },
+    )
+    .unwrap();
+    assert_eq!(batches, 2 * 8);
+    assert_eq!(record.status, "complete");
+    assert_eq!(record.epochs.len(), 2);
+    assert_eq!(record.dataset.train_samples, 64);
+    assert_eq!(record.dataset.sample_shape, SHAPE);
+    let last = record.epochs.last().unwrap();
+    assert!(
+        last.test.loss < record.initial_test.loss,
+        "test loss did not fall: {} → {}",
+        record.initial_test.loss,
+        last.test.loss
+    );
+    assert!(last.test.hidden_activity > 0.0 && last.test.hidden_activity < 1.0);
+    assert!(record.best_test_accuracy >= last.test.accuracy);
+    assert!(last.seconds_per_100_batches > 0.0 && last.samples_per_second > 0.0);
+    let ops = record.ops.as_ref().expect("ops at the best epoch");
+    assert!(ops.acs > 0.0 && ops.macs > 0.0);
+
+    let saved: RunRecord =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(saved, record);
+    let csv = std::fs::read_to_string(dir.join("epochs.csv")).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        1 + 1 + 2,
+        "header, epoch 0, two epochs:\n{csv}"
+    );
+    assert!(dir.join(BEST_CHECKPOINT).is_file());
+
+    let error = fit(
+        &run(NetKind::Snn, config(2), &train, &test, &dir),
+        false,
+        &mut |_| {},
+    );
+    assert!(matches!(error, Err(TrainError::RunExists(_))), "{error:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_resumed_run_ends_exactly_where_an_uninterrupted_one_does() {
+    let (train, test) = (blobs(48, 3), blobs(16, 4));
+    let momentum = TrainConfig {
+        optimizer: OptimizerSpec::Sgd {
+            lr: 0.05,
+            momentum: 0.9,
+            weight_decay: 1e-4,
+        },
+        ..config(3)
+    };
+    let whole = scratch("whole");
+    let straight = fit(
+        &run(NetKind::Snn, momentum, &train, &test, &whole),
+        false,
+        &mut |_| {},
+    )
+    .unwrap();
+
+    let parts = scratch("parts");
+    let first = TrainConfig {
+        epochs: 1,
+        ..momentum
+    };
+    fit(
+        &run(NetKind::Snn, first, &train, &test, &parts),
+        false,
+        &mut |_| {},
+    )
+    .unwrap();
+    let resumed = fit(
+        &run(NetKind::Snn, momentum, &train, &test, &parts),
+        true,
+        &mut |_| {},
+    )
+    .unwrap();
+
+    let strip = |record: &RunRecord| -> Vec<_> {
+        record
+            .epochs
+            .iter()
+            .map(|e| (e.train_loss, e.train_accuracy, e.test))
+            .collect()
+    };
+    assert_eq!(strip(&straight), strip(&resumed));
+    let parameters = |dir: &Path| -> Vec<f32> {
+        let config = run(NetKind::Snn, momentum, &train, &test, dir).net;
+        let fresh = config.init(123, &Device::flex()).unwrap();
+        let (net, _) = load_checkpoint_model(fresh, &dir.join(LAST_CHECKPOINT)).unwrap();
+        let conv = net
+            .conv
+            .weight
+            .val()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let fc = net.fc.weight.val().into_data().try_to_vec::<f32>().unwrap();
+        conv.into_iter().chain(fc).collect()
+    };
+    let (a, b) = (parameters(&whole), parameters(&parts));
+    assert!(a == b, "final parameters differ");
+
+    let other = TrainConfig {
+        seed: 9,
+        ..momentum
+    };
+    let error = fit(
+        &run(NetKind::Snn, other, &train, &test, &parts),
+        true,
+        &mut |_| {},
+    );
+    assert!(
+        matches!(error, Err(TrainError::ResumeMismatch { .. })),
+        "{error:?}"
+    );
+    std::fs::remove_dir_all(whole).unwrap();
+    std::fs::remove_dir_all(parts).unwrap();
+}
+
+#[test]
+fn an_exploding_loss_stops_the_run() {
+    let (train, test) = (blobs(32, 5), blobs(8, 6));
+    let dir = scratch("explodes");
+    let wild = TrainConfig {
+        optimizer: OptimizerSpec::Sgd {
+            lr: 1e4,
+            momentum: 0.0,
+            weight_decay: 0.0,
+        },
+        ..config(3)
+    };
+    let error = fit(
+        &run(NetKind::Cnn, wild, &train, &test, &dir),
+        false,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(error, TrainError::Diverged { .. }), "{error:?}");
+    assert!(error.to_string().contains("diverged"), "{error}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
