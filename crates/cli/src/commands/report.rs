@@ -50,12 +50,12 @@ fn best_activity(record: &RunRecord) -> (String, f64) {
 /// The seed report's table: best accuracy, speed, activity, operations and energy.
 pub fn print_table(rows: &[(&str, &RunRecord)]) {
     println!(
-        "\n{:<5} {:>16} {:>14} {:>10} {:>22} {:>12} {:>12} {:>14}",
+        "\n{:<5} {:>22} {:>14} {:>10} {:>27} {:>11} {:>11} {:>14}",
         "model",
-        "best test acc",
+        "best test acc (epoch)",
         "s/100 batches",
         "samples/s",
-        "hidden layer",
+        "hidden layer at best epoch",
         "MAC/sample",
         "AC/sample",
         "energy/sample"
@@ -69,10 +69,13 @@ pub fn print_table(rows: &[(&str, &RunRecord)]) {
                 (o.macs, o.acs, o.energy_nj)
             });
         println!(
-            "{:<5} {:>9.2} % (e{:<2}) {:>14.3} {:>10.0} {:>22} {:>12.3e} {:>12.3e} {:>11.1} nJ",
+            "{:<5} {:>22} {:>14.3} {:>10.0} {:>27} {:>11.3e} {:>11.3e} {:>11.1} nJ",
             name.to_uppercase(),
-            100.0 * record.best_test_accuracy,
-            record.best_epoch,
+            format!(
+                "{:.2} % ({})",
+                100.0 * record.best_test_accuracy,
+                record.best_epoch
+            ),
             record.seconds_per_100_batches(),
             record.samples_per_second(),
             format!("{layer} {activity:.3}"),
@@ -82,9 +85,7 @@ pub fn print_table(rows: &[(&str, &RunRecord)]) {
         );
     }
     println!(
-        "(times: training only, median over epochs, {} on {}; energy: 4.6 pJ/MAC, 0.9 pJ/AC, 45 nm)",
-        rows.first()
-            .map_or(String::new(), |r| format!("{} threads", r.1.threads)),
+        "(times: training only, median over epochs, on {}; energy: 4.6 pJ/MAC, 0.9 pJ/AC, 45 nm)",
         rows.first().map_or("?", |r| r.1.device.as_str()),
     );
 }
