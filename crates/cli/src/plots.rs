@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 
 /// One line of a chart: its legend and its `(x, y)` points.
@@ -13,54 +14,99 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
 }
 
+/// How the y axis is scaled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum YScale {
+    /// Linear, from the data's range padded by 5 %.
+    Linear,
+    /// Logarithmic (for losses that span decades, as in a first epoch that jumps).
+    Log,
+}
+
 /// Draws `series` against the epoch into the PNG `path` (written beside it, then renamed).
-pub fn line_chart(path: &Path, title: &str, y_label: &str, series: &[Series]) -> Result<()> {
+pub fn line_chart(
+    path: &Path,
+    title: &str,
+    y_label: &str,
+    scale: YScale,
+    series: &[Series],
+) -> Result<()> {
     let points = || series.iter().flat_map(|s| s.points.iter());
     let x_max = points().map(|p| p.0).fold(1.0, f64::max);
     let (y_min, y_max) = points()
         .map(|p| p.1)
-        .filter(|y| y.is_finite())
+        .filter(|y| y.is_finite() && (scale == YScale::Linear || *y > 0.0))
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| {
             (lo.min(y), hi.max(y))
         });
-    let (y_min, y_max) = if y_min < y_max {
-        let pad = 0.05 * (y_max - y_min);
-        ((y_min - pad).max(0.0), y_max + pad)
-    } else {
-        (0.0, y_max.max(0.0) + 1.0)
-    };
-    render(path, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 24))
-            .margin(16)
-            .x_label_area_size(44)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0.0..x_max, y_min..y_max)?;
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .y_desc(y_label)
-            .draw()?;
-        for (index, line) in series.iter().enumerate() {
-            let color = Palette99::pick(index).to_rgba();
-            chart
-                .draw_series(LineSeries::new(
-                    line.points.iter().copied(),
-                    color.stroke_width(2),
-                ))?
-                .label(line.label.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+    match scale {
+        YScale::Linear => {
+            let (y_min, y_max) = if y_min < y_max {
+                let pad = 0.05 * (y_max - y_min);
+                ((y_min - pad).max(0.0), y_max + pad)
+            } else {
+                (0.0, y_max.max(0.0) + 1.0)
+            };
+            render(path, |root| {
+                draw_lines(root, title, y_label, 0.0..x_max, y_min..y_max, series)
+            })
         }
+        YScale::Log => {
+            let (y_min, y_max) = if y_min < y_max {
+                (y_min / 1.2, y_max * 1.2)
+            } else {
+                (1e-3, 1.0)
+            };
+            render(path, |root| {
+                let y = (y_min..y_max).log_scale();
+                draw_lines(root, title, y_label, 0.0..x_max, y, series)
+            })
+        }
+    }
+}
+
+/// The line chart on a chosen y coordinate.
+fn draw_lines<Y>(
+    root: &Area,
+    title: &str,
+    y_label: &str,
+    x: std::ops::Range<f64>,
+    y: Y,
+    series: &[Series],
+) -> std::result::Result<(), Box<dyn std::error::Error>>
+where
+    Y: AsRangedCoord<Value = f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 24))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x, y)?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc(y_label)
+        .y_label_formatter(&|v| format!("{}", (v * 1e4).round() / 1e4))
+        .draw()?;
+    for (index, line) in series.iter().enumerate() {
+        let color = Palette99::pick(index).to_rgba();
         chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
-        Ok(())
-    })
+            .draw_series(LineSeries::new(
+                line.points.iter().copied().filter(|p| p.1.is_finite()),
+                color.stroke_width(2),
+            ))?
+            .label(line.label.clone())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
 }
 
 /// Draws one bar per `(name, value)` into the PNG `path`.

@@ -198,6 +198,11 @@ fn a_resumed_run_ends_exactly_where_an_uninterrupted_one_does() {
             .collect()
     };
     assert_eq!(strip(&straight), strip(&resumed));
+    assert_eq!(straight.ops, resumed.ops);
+    assert_eq!(
+        (straight.best_epoch, straight.best_test_accuracy),
+        (resumed.best_epoch, resumed.best_test_accuracy)
+    );
     let parameters = |dir: &Path| -> Vec<f32> {
         let config = run(NetKind::Snn, momentum, &train, &test, dir).net;
         let fresh = config.init(123, &Device::flex()).unwrap();

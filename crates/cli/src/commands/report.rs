@@ -5,7 +5,7 @@ use std::path::Path;
 use snn::model::NetKind;
 use snn::train::{EpochMetrics, RunRecord};
 
-use crate::plots::{Series, bar_chart, line_chart};
+use crate::plots::{Series, YScale, bar_chart, line_chart};
 
 /// One line per finished epoch.
 pub fn print_epoch(label: &str, epochs: usize, m: &EpochMetrics) {
@@ -128,12 +128,19 @@ pub fn plot_runs(dir: &Path, runs: &[(&str, &RunRecord)]) {
                 &dir.join("accuracy.png"),
                 "Accuracy",
                 "accuracy (%)",
+                YScale::Linear,
                 &accuracy,
             ),
         ),
         (
             "loss.png",
-            line_chart(&dir.join("loss.png"), "Loss", "loss per sample", &loss),
+            line_chart(
+                &dir.join("loss.png"),
+                "Loss",
+                "loss per sample (log scale)",
+                YScale::Log,
+                &loss,
+            ),
         ),
         (
             "firing_rate.png",

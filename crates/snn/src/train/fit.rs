@@ -119,6 +119,7 @@ pub fn fit(
             record.epochs = saved.epochs;
             record.best_test_accuracy = saved.best_test_accuracy;
             record.best_epoch = saved.best_epoch;
+            record.ops = saved.ops;
             let model = load_model(fresh, checkpoint.model, &last_path)?;
             let optimizer = run
                 .config
