@@ -63,7 +63,12 @@ fn run(scratch: &Path, command: &str, extra: &[&str]) -> Output {
             "--frames",
             "4",
         ])
-        .args(["--batch", "8", "--channels", "4", "--lr", "0.02"])
+        .args(["--batch", "8", "--channels", "4"])
+        .args(if extra.contains(&"--lr") {
+            &[][..]
+        } else {
+            &["--lr", "0.02"][..]
+        })
         .arg("--root")
         .arg(scratch.join("nmnist"))
         .arg("--cache")
@@ -193,11 +198,39 @@ fn compare_trains_both_networks_on_the_same_data() {
     assert_eq!(comparison["snn"]["model"]["kind"], "snn");
     assert_eq!(comparison["cnn"]["model"]["kind"], "cnn");
     assert_eq!(comparison["snn"]["dataset"], comparison["cnn"]["dataset"]);
-    assert!(comparison["snn_over_cnn_time_per_batch"].as_f64().unwrap() > 0.0);
+    assert!(
+        comparison["ratios"]["snn_over_cnn_time_per_batch"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    assert!(comparison["cnn_error"].is_null());
     assert!(comparison["snn"]["ops"]["acs"].as_f64().unwrap() > 0.0);
     assert_eq!(comparison["cnn"]["ops"]["layers"][2]["kind"], "mac");
     for plot in ["accuracy.png", "loss.png", "firing_rate.png"] {
         assert_png(&out.join(plot));
     }
+    std::fs::remove_dir_all(scratch).unwrap();
+}
+
+#[test]
+fn compare_reports_a_diverging_network_and_keeps_the_other() {
+    let scratch = scratch("diverge");
+    let out = scratch.join("compare");
+    // Far too high a learning rate for the CNN's T-summed counts; the SNN's spike rates
+    // stay bounded.
+    let output = run(
+        &scratch,
+        "compare",
+        &["--epochs", "1", "--lr", "3", "--out", out.to_str().unwrap()],
+    );
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("CNN: training the CNN"), "{stderr}");
+    let comparison = json(&out.join("compare.json"));
+    assert!(comparison["cnn"].is_null());
+    assert!(comparison["ratios"].is_null());
+    let error = comparison["cnn_error"].as_str().unwrap();
+    assert!(error.contains("diverged at epoch 1"), "{error}");
+    assert_eq!(comparison["snn"]["status"], "complete");
     std::fs::remove_dir_all(scratch).unwrap();
 }

@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 use snn::model::NetKind;
-use snn::train::RunRecord;
+use snn::train::{RunRecord, TrainError};
 
 use super::data::prepare_data;
 use super::report;
@@ -18,11 +18,22 @@ pub struct CompareArgs {
     experiment: ExperimentArgs,
 }
 
-/// `compare.json`: both runs and their ratios.
+/// `compare.json`: both runs (or why one stopped) and their ratios.
 #[derive(Debug, Serialize)]
 struct Comparison<'a> {
-    snn: &'a RunRecord,
-    cnn: &'a RunRecord,
+    snn: Option<&'a RunRecord>,
+    cnn: Option<&'a RunRecord>,
+    /// Why the SNN's training stopped, if it diverged.
+    snn_error: Option<String>,
+    /// Why the CNN's training stopped, if it diverged.
+    cnn_error: Option<String>,
+    /// The ratios, when both finished.
+    ratios: Option<Ratios>,
+}
+
+/// SNN against CNN.
+#[derive(Debug, Serialize)]
+struct Ratios {
     /// SNN best test accuracy minus the CNN's, in points.
     accuracy_difference_points: f64,
     /// SNN training time per batch over the CNN's.
@@ -33,43 +44,75 @@ struct Comparison<'a> {
     snn_over_cnn_energy_per_sample: f64,
 }
 
-/// Runs `spikeforge compare`.
+impl Ratios {
+    fn new(snn: &RunRecord, cnn: &RunRecord) -> Self {
+        let energy = |r: &RunRecord| r.ops.as_ref().map_or(f64::NAN, |o| o.energy_nj);
+        Self {
+            accuracy_difference_points: 100.0 * (snn.best_test_accuracy - cnn.best_test_accuracy),
+            snn_over_cnn_time_per_batch: snn.seconds_per_100_batches()
+                / cnn.seconds_per_100_batches(),
+            snn_over_cnn_samples_per_second: snn.samples_per_second() / cnn.samples_per_second(),
+            snn_over_cnn_energy_per_sample: energy(snn) / energy(cnn),
+        }
+    }
+}
+
+/// Runs `spikeforge compare`. A network whose training diverges is reported and the other
+/// still trains; any other error stops the command.
 pub fn run(args: &CompareArgs) -> Result<()> {
     let experiment = &args.experiment;
     let prepared = prepare_data(&experiment.data, experiment.seed)?;
     let dir = experiment.out_dir(format!("compare-{}-seed{}", prepared.name, experiment.seed));
-    let snn = train_one(
-        experiment,
-        NetKind::Snn,
-        &prepared,
-        &dir.join(kind_name(NetKind::Snn)),
-    )?;
-    let cnn = train_one(
-        experiment,
-        NetKind::Cnn,
-        &prepared,
-        &dir.join(kind_name(NetKind::Cnn)),
-    )?;
-    report::print_table(&[("snn", &snn), ("cnn", &cnn)]);
-    let energy = |r: &RunRecord| r.ops.as_ref().map_or(f64::NAN, |o| o.energy_nj);
+    let mut outcomes = Vec::new();
+    for kind in [NetKind::Snn, NetKind::Cnn] {
+        let name = kind_name(kind);
+        match train_one(experiment, kind, &prepared, &dir.join(name)) {
+            Ok(record) => outcomes.push((name, Ok(record))),
+            Err(error) if diverged(&error) => {
+                eprintln!("{}: {error:#}", name.to_uppercase());
+                outcomes.push((name, Err(format!("{error:#}"))));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    let finished: Vec<(&str, &RunRecord)> = outcomes
+        .iter()
+        .filter_map(|(name, outcome)| outcome.as_ref().ok().map(|r| (*name, r)))
+        .collect();
+    anyhow::ensure!(!finished.is_empty(), "both networks' training diverged");
+    report::print_table(&finished);
+    let record = |i: usize| outcomes[i].1.as_ref().ok();
+    let error = |i: usize| outcomes[i].1.as_ref().err().cloned();
     let comparison = Comparison {
-        snn: &snn,
-        cnn: &cnn,
-        accuracy_difference_points: 100.0 * (snn.best_test_accuracy - cnn.best_test_accuracy),
-        snn_over_cnn_time_per_batch: snn.seconds_per_100_batches() / cnn.seconds_per_100_batches(),
-        snn_over_cnn_samples_per_second: snn.samples_per_second() / cnn.samples_per_second(),
-        snn_over_cnn_energy_per_sample: energy(&snn) / energy(&cnn),
+        snn: record(0),
+        cnn: record(1),
+        snn_error: error(0),
+        cnn_error: error(1),
+        ratios: record(0)
+            .zip(record(1))
+            .map(|(snn, cnn)| Ratios::new(snn, cnn)),
     };
-    println!(
-        "SNN − CNN accuracy: {:+.2} points; the SNN takes {:.2}× the CNN's time per batch \
-         (same samples, same batch size); estimated energy per sample SNN/CNN: {:.2}×",
-        comparison.accuracy_difference_points,
-        comparison.snn_over_cnn_time_per_batch,
-        comparison.snn_over_cnn_energy_per_sample
-    );
+    match &comparison.ratios {
+        Some(ratios) => println!(
+            "SNN − CNN accuracy: {:+.2} points; the SNN takes {:.2}× the CNN's time per batch \
+             (same samples, same batch size); estimated energy per sample SNN/CNN: {:.2}×",
+            ratios.accuracy_difference_points,
+            ratios.snn_over_cnn_time_per_batch,
+            ratios.snn_over_cnn_energy_per_sample
+        ),
+        None => println!("no comparison: a network's training diverged (see above)"),
+    }
     let json = serde_json::to_vec_pretty(&comparison)?;
     events::formats::write_atomically(&dir.join("compare.json"), &json)?;
-    report::plot_runs(&dir, &[("snn", &snn), ("cnn", &cnn)]);
+    report::plot_runs(&dir, &finished);
     println!("comparison record: {}", dir.join("compare.json").display());
     Ok(())
+}
+
+/// Whether training stopped because the loss diverged.
+fn diverged(error: &anyhow::Error) -> bool {
+    matches!(
+        error.downcast_ref::<TrainError>(),
+        Some(TrainError::Diverged { .. })
+    )
 }
