@@ -4,6 +4,7 @@
 //! - [`neuron`]: IF, LIF and ParametricLIF neurons with explicit state, a fused multi-step
 //!   op (a burn backend extension with a closed-form BPTT backward) and a reference
 //!   composition of burn ops.
+//! - [`conv`]: the seed networks' 3×3 convolution as a fused op with its own CPU kernels.
 //! - [`model`]: the seed report's SNN and CNN.
 //! - [`train`]: losses, optimisers, batches, the training loop, checkpoints and run records.
 //! - [`ops`]: synaptic-operation counts and energy estimates.
@@ -12,6 +13,8 @@
 //! (`spikingjelly-spec.md`): spikes bit for bit, gradients to 1e-5 relative.
 
 pub mod bench;
+pub mod conv;
+mod flex;
 mod math;
 pub mod model;
 pub mod neuron;

@@ -19,6 +19,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::conv::conv3x3;
 use crate::neuron::{NeuronConfig, NeuronError, SpikingNeuron};
 
 /// Spiking or conventional.
@@ -227,7 +228,7 @@ impl SeedNet {
         let flat = conv_channels * h * w;
         match (&self.neuron, self.cnn_input) {
             (Some(neuron), _) => {
-                let currents = self.conv.forward(frames.reshape([t * n, c, h, w]));
+                let currents = self.convolve(frames.reshape([t * n, c, h, w]));
                 let spikes = neuron.forward(currents.reshape([t, n, conv_channels, h, w]))?;
                 let activity = LayerActivity {
                     name: "if1",
@@ -240,18 +241,29 @@ impl SeedNet {
             }
             (None, CnnInput::SumOverTime) => {
                 let summed = frames.sum_dim(0).reshape([n, c, h, w]);
-                let hidden = relu(self.conv.forward(summed)).reshape([n, flat]);
+                let hidden = relu(self.convolve(summed)).reshape([n, flat]);
                 let activity = relu_activity(&hidden);
                 Ok((self.fc.forward(hidden), activity))
             }
             (None, CnnInput::PerFrameMean) => {
-                let hidden = relu(self.conv.forward(frames.reshape([t * n, c, h, w])));
+                let hidden = relu(self.convolve(frames.reshape([t * n, c, h, w])));
                 let hidden = hidden.reshape([t, n * flat]);
                 let activity = relu_activity(&hidden);
                 let mean = hidden.mean_dim(0).reshape([n, flat]);
                 Ok((self.fc.forward(mean), activity))
             }
         }
+    }
+}
+
+impl SeedNet {
+    /// The first layer: the 3×3 padding-1 convolution, as the fused op where it runs.
+    fn convolve(&self, x: Tensor<4>) -> Tensor<4> {
+        conv3x3(
+            x,
+            self.conv.weight.val(),
+            self.conv.bias.as_ref().map(Param::val),
+        )
     }
 }
 

@@ -16,13 +16,13 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::ActivationOps;
 use burn::backend::{
-    Autodiff, Backend, DType, Dispatch, DispatchDevice, Flex, TensorMetadata, backend_extension,
-    tensor::FloatTensor,
+    Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension, tensor::FloatTensor,
 };
-use burn::tensor::{Device, Shape, Tensor, TensorData};
+use burn::tensor::{Shape, Tensor};
 
 use super::dynamics::{Charge, Dynamics};
 use super::kernel::{self, BackwardOutputs, ForwardOutputs};
+use crate::flex::{contiguous, f32_slice, flex_tensor};
 
 /// Which membrane potentials the fused op returns after the spikes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,13 +73,7 @@ pub trait NeuronOps: Backend {
 }
 
 /// Whether the fused op runs natively on this device for this dtype (Flex, f32).
-pub fn is_supported(device: &Device, dtype: DType) -> bool {
-    let inner = match device.as_dispatch() {
-        DispatchDevice::Autodiff(autodiff) => &**autodiff,
-        other => other,
-    };
-    matches!(inner, DispatchDevice::Flex(_)) && dtype == DType::F32
-}
+pub use crate::flex::is_supported;
 
 /// Calls the fused op on high-level tensors; see [`NeuronOps::neuron_multi_step`].
 pub fn multi_step<const D: usize>(
@@ -252,24 +246,4 @@ impl<C: CheckpointStrategy> NeuronOps for Autodiff<Flex, C> {
             OpsKind::UnTracked(prep) => prep.finish(out),
         }
     }
-}
-
-/// The tensor itself when it is already contiguous from offset 0, else a contiguous copy.
-fn contiguous(tensor: &FlexTensor) -> FlexTensor {
-    if tensor.as_slice::<f32>().is_some() {
-        tensor.clone()
-    } else {
-        tensor.to_contiguous()
-    }
-}
-
-/// The `f32` elements of a contiguous tensor.
-fn f32_slice(tensor: &FlexTensor) -> &[f32] {
-    tensor
-        .as_slice::<f32>()
-        .expect("fused neuron op: expected a contiguous f32 tensor (see fused::is_supported)")
-}
-
-fn flex_tensor(values: Vec<f32>, shape: Shape) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape))
 }

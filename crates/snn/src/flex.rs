@@ -1,0 +1,40 @@
+//! Helpers shared by the Flex implementations of the fused ops.
+
+use burn::backend::flex::FlexTensor;
+use burn::backend::{DType, DispatchDevice, TensorMetadata};
+use burn::tensor::{Device, Shape, TensorData};
+
+/// Whether a fused op runs natively on this device for this dtype (Flex, f32).
+pub fn is_supported(device: &Device, dtype: DType) -> bool {
+    let inner = match device.as_dispatch() {
+        DispatchDevice::Autodiff(autodiff) => &**autodiff,
+        other => other,
+    };
+    matches!(inner, DispatchDevice::Flex(_)) && dtype == DType::F32
+}
+
+/// The tensor itself when it is already contiguous from offset 0, else a contiguous copy.
+pub(crate) fn contiguous(tensor: &FlexTensor) -> FlexTensor {
+    if tensor.as_slice::<f32>().is_some() {
+        tensor.clone()
+    } else {
+        tensor.to_contiguous()
+    }
+}
+
+/// The `f32` elements of a contiguous tensor.
+pub(crate) fn f32_slice(tensor: &FlexTensor) -> &[f32] {
+    tensor
+        .as_slice::<f32>()
+        .expect("fused op: expected a contiguous f32 tensor (see flex::is_supported)")
+}
+
+/// A Flex tensor of `values` in `shape`.
+pub(crate) fn flex_tensor(values: Vec<f32>, shape: Shape) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+/// The dimensions of a tensor.
+pub(crate) fn dims(tensor: &FlexTensor) -> Vec<usize> {
+    tensor.shape().to_vec()
+}

@@ -1,0 +1,112 @@
+//! The fused 3×3 convolution against burn's `conv2d`: forward and the gradients of input,
+//! weight and bias, on random shapes.
+
+mod common;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use common::{assert_close, uniform, values};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use snn::conv::{ConvImplementation, conv3x3_with};
+
+/// Forward and all gradients of one implementation for `loss = Σ out · upstream`.
+fn run(
+    implementation: ConvImplementation,
+    [n, ci, co, h, w]: [usize; 5],
+    seed: u64,
+    track_input: bool,
+) -> [Vec<f32>; 4] {
+    let device = Device::flex().autodiff();
+    let tensor = |seed: u64, shape: [usize; 4], low: f32, high: f32| -> Tensor<4> {
+        let len = shape.iter().product();
+        Tensor::from_data(
+            TensorData::new(uniform(seed, len, low, high), shape),
+            &device,
+        )
+    };
+    let mut x = tensor(seed, [n, ci, h, w], 0.0, 1.0);
+    if track_input {
+        x = x.require_grad();
+    }
+    let weight = tensor(seed + 1, [co, ci, 3, 3], -0.5, 0.5).require_grad();
+    let bias: Tensor<1> = tensor(seed + 2, [1, 1, 1, co], -0.5, 0.5)
+        .reshape([co])
+        .detach()
+        .require_grad();
+    let upstream = tensor(seed + 3, [n, co, h, w], -1.0, 1.0);
+    let out = conv3x3_with(
+        x.clone(),
+        weight.clone(),
+        Some(bias.clone()),
+        implementation,
+    );
+    let grads = (out.clone() * upstream).sum().backward();
+    let grad_x = if track_input {
+        values(x.grad(&grads).unwrap())
+    } else {
+        assert!(x.grad(&grads).is_none());
+        Vec::new()
+    };
+    [
+        values(out),
+        grad_x,
+        values(weight.grad(&grads).unwrap()),
+        values(bias.grad(&grads).unwrap()),
+    ]
+}
+
+fn check(shape: [usize; 5], seed: u64, track_input: bool) {
+    let fused = run(ConvImplementation::Fused, shape, seed, track_input);
+    let reference = run(ConvImplementation::Reference, shape, seed, track_input);
+    for (name, (a, e)) in ["output", "grad x", "grad weight", "grad bias"]
+        .iter()
+        .zip(fused.iter().zip(&reference))
+    {
+        assert_close(&format!("{name} {shape:?}"), a, e, 1e-5);
+    }
+}
+
+#[test]
+fn seed_layer_shape_matches_burn() {
+    check([8, 2, 32, 32, 32], 1, false);
+}
+
+#[test]
+fn random_shapes_match_burn() {
+    let config = Config {
+        cases: 24,
+        ..Config::default()
+    };
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]);
+    let mut runner = TestRunner::new_with_rng(config, rng);
+    let shapes = (
+        1usize..5,
+        1usize..5,
+        1usize..9,
+        1usize..20,
+        1usize..40,
+        any::<bool>(),
+    );
+    runner
+        .run(&shapes, |(n, ci, co, h, w, track_input)| {
+            check(
+                [n, ci, co, h, w],
+                (n * 1000 + ci * 100 + co) as u64,
+                track_input,
+            );
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let on = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| run(ConvImplementation::Fused, [37, 3, 5, 9, 11], 5, true))
+    };
+    assert!(on(1) == on(3), "fused conv results differ between 1 and 3 threads");
+}
