@@ -108,5 +108,8 @@ fn results_do_not_depend_on_the_thread_count() {
             .unwrap()
             .install(|| run(ConvImplementation::Fused, [37, 3, 5, 9, 11], 5, true))
     };
-    assert!(on(1) == on(3), "fused conv results differ between 1 and 3 threads");
+    assert!(
+        on(1) == on(3),
+        "fused conv results differ between 1 and 3 threads"
+    );
 }

@@ -151,32 +151,48 @@ const LANES: usize = 16;
 /// Samples per task of the weight gradient.
 const SAMPLES_PER_BLOCK: usize = 4;
 
+/// Adds one sample's `Σ grad · shifted input` for every tap, and `Σ grad` per output
+/// channel, to `sums`: per (output, input, kernel row) one pass over the gradient plane
+/// into three 16-lane accumulators, one per kernel column.
 #[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
 fn weight_sample(padded: &[f32], grad: &[f32], dims: Dims, sums: &mut [f64]) {
     let (w, pw) = (dims.w, dims.w + 2);
     let taps = dims.co * dims.ci * 9;
+    let to_f64 = |lanes: &[f32; LANES], tail: f32| {
+        lanes.iter().map(|&v| f64::from(v)).sum::<f64>() + f64::from(tail)
+    };
     for (o, grad_plane) in grad.chunks_exact(dims.plane()).enumerate() {
         for i in 0..dims.ci {
             let plane = &padded[i * dims.padded_plane()..][..dims.padded_plane()];
-            for k in 0..9 {
-                let (kh, kw) = (k / 3, k % 3);
-                let mut lanes = [0.0f32; LANES];
-                let mut tail = 0.0f32;
+            for kh in 0..3 {
+                let (mut a0, mut a1, mut a2) = ([0.0f32; LANES], [0.0f32; LANES], [0.0f32; LANES]);
+                let (mut t0, mut t1, mut t2) = (0.0f32, 0.0f32, 0.0f32);
                 for (y, grad_row) in grad_plane.chunks_exact(w).enumerate() {
-                    let row = &plane[(y + kh) * pw + kw..][..w];
-                    let mut grad_chunks = grad_row.chunks_exact(LANES);
-                    let mut row_chunks = row.chunks_exact(LANES);
-                    for (g, r) in (&mut grad_chunks).zip(&mut row_chunks) {
+                    let row = &plane[(y + kh) * pw..][..pw];
+                    let mut g_chunks = grad_row.chunks_exact(LANES);
+                    let mut r0 = row[..w].chunks_exact(LANES);
+                    let mut r1 = row[1..=w].chunks_exact(LANES);
+                    let mut r2 = row[2..w + 2].chunks_exact(LANES);
+                    for (((g, x0), x1), x2) in
+                        (&mut g_chunks).zip(&mut r0).zip(&mut r1).zip(&mut r2)
+                    {
                         for l in 0..LANES {
-                            lanes[l] += g[l] * r[l];
+                            a0[l] += g[l] * x0[l];
+                            a1[l] += g[l] * x1[l];
+                            a2[l] += g[l] * x2[l];
                         }
                     }
-                    for (g, r) in grad_chunks.remainder().iter().zip(row_chunks.remainder()) {
-                        tail += g * r;
+                    let rest = g_chunks.remainder().iter().zip(r0.remainder());
+                    for ((g, x0), (x1, x2)) in rest.zip(r1.remainder().iter().zip(r2.remainder())) {
+                        t0 += g * x0;
+                        t1 += g * x1;
+                        t2 += g * x2;
                     }
                 }
-                sums[(o * dims.ci + i) * 9 + k] +=
-                    lanes.iter().map(|&v| f64::from(v)).sum::<f64>() + f64::from(tail);
+                let base = (o * dims.ci + i) * 9 + kh * 3;
+                sums[base] += to_f64(&a0, t0);
+                sums[base + 1] += to_f64(&a1, t1);
+                sums[base + 2] += to_f64(&a2, t2);
             }
         }
         sums[taps + o] += grad_plane.iter().map(|&v| f64::from(v)).sum::<f64>();
