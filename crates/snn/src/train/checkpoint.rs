@@ -11,6 +11,8 @@ use super::TrainError;
 
 const MAGIC: &[u8; 8] = b"SPKFCKPT";
 const VERSION: u32 = 1;
+/// Where the state JSON starts: after the magic, the version and its length.
+pub(crate) const STATE_OFFSET: u64 = 8 + 4 + 8;
 
 /// What a checkpoint holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,7 +89,7 @@ impl Checkpoint {
         let optimizer = sections.pop().expect("three sections");
         let model = sections.pop().expect("three sections");
         let state = serde_json::from_slice(&sections[0])
-            .map_err(|e| malformed(12 + 8, &format!("the state as JSON ({e})")))?;
+            .map_err(|e| malformed(STATE_OFFSET as usize, &format!("the state as JSON ({e})")))?;
         Ok(Self {
             state,
             model,

@@ -9,7 +9,7 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Tensor};
 
-use super::checkpoint::Checkpoint;
+use super::checkpoint::{Checkpoint, STATE_OFFSET};
 use super::data::{Batch, FrameSource, batch, epoch_order};
 use super::record::{DatasetInfo, EpochMetrics, Evaluation, ModelInfo, RunRecord, TrainConfig};
 use super::{LossKind, TrainError};
@@ -102,47 +102,41 @@ pub fn fit(
         best_epoch: 0,
         ops: None,
     };
-    let (mut model, mut optimizer) =
-        if last_path.exists() {
-            if !resume {
-                return Err(TrainError::RunExists(run.dir.clone()));
-            }
-            let checkpoint = Checkpoint::load(&last_path)?;
-            let saved: RunRecord = serde_json::from_value(checkpoint.state["record"].clone())
-                .map_err(|e| TrainError::Checkpoint {
-                    path: last_path.clone(),
-                    offset: 20,
-                    expected: format!("a run record in the state section ({e})"),
-                })?;
-            check_same_run(&saved, &record, &run.dir)?;
-            record.initial_test = saved.initial_test;
-            record.epochs = saved.epochs;
-            record.best_test_accuracy = saved.best_test_accuracy;
-            record.best_epoch = saved.best_epoch;
-            record.ops = saved.ops;
-            let model = load_model(fresh, checkpoint.model, &last_path)?;
-            let optimizer = run
-                .config
-                .optimizer
-                .build()
-                .from_bytes(Bytes::from_bytes_vec(checkpoint.optimizer))
-                .map_err(|e| TrainError::Record(last_path.clone(), e.to_string()))?;
-            (model, optimizer)
-        } else {
-            std::fs::create_dir_all(&run.dir).map_err(|error| TrainError::Io {
-                path: run.dir.clone(),
-                error,
-            })?;
-            progress(Progress::Evaluating);
-            record.initial_test = evaluate(
-                &fresh.valid(),
-                run.test,
-                run.config.batch_size,
-                run.config.loss,
-            )?;
-            record.write(&run.dir)?;
-            (fresh, run.config.optimizer.build())
-        };
+    let (mut model, mut optimizer) = if last_path.exists() {
+        if !resume {
+            return Err(TrainError::RunExists(run.dir.clone()));
+        }
+        let checkpoint = Checkpoint::load(&last_path)?;
+        let saved = run_record(&checkpoint, &last_path)?;
+        check_same_run(&saved, &record, &run.dir)?;
+        record.initial_test = saved.initial_test;
+        record.epochs = saved.epochs;
+        record.best_test_accuracy = saved.best_test_accuracy;
+        record.best_epoch = saved.best_epoch;
+        record.ops = saved.ops;
+        let model = load_model(fresh, checkpoint.model, &last_path)?;
+        let optimizer = run
+            .config
+            .optimizer
+            .build()
+            .from_bytes(Bytes::from_bytes_vec(checkpoint.optimizer))
+            .map_err(|e| TrainError::Record(last_path.clone(), e.to_string()))?;
+        (model, optimizer)
+    } else {
+        std::fs::create_dir_all(&run.dir).map_err(|error| TrainError::Io {
+            path: run.dir.clone(),
+            error,
+        })?;
+        progress(Progress::Evaluating);
+        record.initial_test = evaluate(
+            &fresh.valid(),
+            run.test,
+            run.config.batch_size,
+            run.config.loss,
+        )?;
+        record.write(&run.dir)?;
+        (fresh, run.config.optimizer.build())
+    };
 
     for epoch in record.epochs.len() + 1..=run.config.epochs {
         let started = Instant::now();
@@ -182,7 +176,7 @@ pub fn fit(
             test,
             best_test_accuracy: record.best_test_accuracy,
             train_seconds,
-            wall_seconds: 0.0,
+            wall_seconds: started.elapsed().as_secs_f64(),
             seconds_per_100_batches: 100.0 * train_seconds / batches as f64,
             samples_per_second: samples / train_seconds,
         });
@@ -190,8 +184,6 @@ pub fn fit(
             record.status = "complete".to_string();
         }
         save(&model, Some(&optimizer), &record, &last_path)?;
-        let metrics = record.epochs.last_mut().expect("just pushed");
-        metrics.wall_seconds = started.elapsed().as_secs_f64();
         record.write(&run.dir)?;
         progress(Progress::EpochEnd(
             record.epochs.last().expect("just pushed"),
@@ -342,14 +334,17 @@ pub fn load_checkpoint_model(
     path: &std::path::Path,
 ) -> Result<(SeedNet, RunRecord), TrainError> {
     let checkpoint = Checkpoint::load(path)?;
-    let record = serde_json::from_value(checkpoint.state["record"].clone()).map_err(|e| {
-        TrainError::Checkpoint {
-            path: path.to_path_buf(),
-            offset: 20,
-            expected: format!("a run record in the state section ({e})"),
-        }
-    })?;
+    let record = run_record(&checkpoint, path)?;
     Ok((load_model(model, checkpoint.model, path)?, record))
+}
+
+/// The run record in a checkpoint's state, read from the file `path`.
+fn run_record(checkpoint: &Checkpoint, path: &std::path::Path) -> Result<RunRecord, TrainError> {
+    serde_json::from_value(checkpoint.state["record"].clone()).map_err(|e| TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        offset: STATE_OFFSET,
+        expected: format!("a run record in the state section ({e})"),
+    })
 }
 
 fn load_model(

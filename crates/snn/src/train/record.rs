@@ -117,7 +117,7 @@ pub struct EpochMetrics {
     pub best_test_accuracy: f64,
     /// Seconds of training (forward, backward, optimiser step).
     pub train_seconds: f64,
-    /// Seconds of the whole epoch, evaluation and checkpoints included.
+    /// Seconds of the whole epoch, test evaluation included (checkpoint writing not).
     pub wall_seconds: f64,
     /// Training seconds per 100 batches.
     pub seconds_per_100_batches: f64,
