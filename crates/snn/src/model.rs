@@ -162,16 +162,40 @@ pub struct SeedNet {
     pub frame_size: (usize, usize),
 }
 
-/// How active a hidden layer was on a forward pass: the SNN's spikes, or the CNN's non-zero
-/// ReLU outputs, over all neurons, steps and samples.
+/// A hidden layer's outputs on a forward pass (the SNN's spikes, or the CNN's ReLU outputs,
+/// over all neurons, steps and samples), to measure how active it was. Nothing is computed
+/// until asked, so a training step does not pay for it.
 #[derive(Debug, Clone)]
 pub struct LayerActivity {
     /// `if1` or `relu1`.
     pub name: &'static str,
-    /// Active outputs (spikes, or ReLU outputs above zero), a scalar tensor.
-    pub active: Tensor<1>,
+    /// The outputs, flattened and detached.
+    outputs: Tensor<1>,
+}
+
+impl LayerActivity {
+    fn new<const D: usize>(name: &'static str, outputs: &Tensor<D>) -> Self {
+        Self {
+            name,
+            outputs: outputs.clone().detach().flatten(0, D - 1),
+        }
+    }
+
+    /// Outputs above zero: spikes, or ReLU outputs that are not zero.
+    pub fn active(&self) -> f64 {
+        let active = self.outputs.clone().greater_elem(0.0).float().sum();
+        f64::from(active.into_scalar::<f32>())
+    }
+
     /// Outputs in all.
-    pub outputs: usize,
+    pub fn len(&self) -> usize {
+        self.outputs.shape().num_elements()
+    }
+
+    /// Whether the layer had no outputs.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Errors of the seed networks.
@@ -230,11 +254,7 @@ impl SeedNet {
             (Some(neuron), _) => {
                 let currents = self.convolve(frames.reshape([t * n, c, h, w]));
                 let spikes = neuron.forward(currents.reshape([t, n, conv_channels, h, w]))?;
-                let activity = LayerActivity {
-                    name: "if1",
-                    active: spikes.clone().sum(),
-                    outputs: spikes.shape().num_elements(),
-                };
+                let activity = LayerActivity::new("if1", &spikes);
                 // mean_t Linear(S_t) = Linear(mean_t S_t): the Linear runs once, not T times.
                 let rates = spikes.reshape([t, n * flat]).mean_dim(0).reshape([n, flat]);
                 Ok((self.fc.forward(rates), activity))
@@ -242,13 +262,13 @@ impl SeedNet {
             (None, CnnInput::SumOverTime) => {
                 let summed = frames.sum_dim(0).reshape([n, c, h, w]);
                 let hidden = relu(self.convolve(summed)).reshape([n, flat]);
-                let activity = relu_activity(&hidden);
+                let activity = LayerActivity::new("relu1", &hidden);
                 Ok((self.fc.forward(hidden), activity))
             }
             (None, CnnInput::PerFrameMean) => {
                 let hidden = relu(self.convolve(frames.reshape([t * n, c, h, w])));
                 let hidden = hidden.reshape([t, n * flat]);
-                let activity = relu_activity(&hidden);
+                let activity = LayerActivity::new("relu1", &hidden);
                 let mean = hidden.mean_dim(0).reshape([n, flat]);
                 Ok((self.fc.forward(mean), activity))
             }
@@ -264,13 +284,5 @@ impl SeedNet {
             self.conv.weight.val(),
             self.conv.bias.as_ref().map(Param::val),
         )
-    }
-}
-
-fn relu_activity<const D: usize>(hidden: &Tensor<D>) -> LayerActivity {
-    LayerActivity {
-        name: "relu1",
-        active: hidden.clone().greater_elem(0.0).float().sum(),
-        outputs: hidden.shape().num_elements(),
     }
 }

@@ -281,8 +281,8 @@ pub fn evaluate(
         correct += count_correct(scores.clone(), &batch.labels);
         let value = f64::from(loss.loss(scores, &batch.labels).into_scalar::<f32>());
         loss_sum += value * chunk.len() as f64;
-        active += f64::from(activity.active.into_scalar::<f32>());
-        outputs += activity.outputs;
+        active += activity.active();
+        outputs += activity.len();
     }
     let samples = source.len() as f64;
     Ok(Evaluation {
