@@ -7,7 +7,7 @@ use burn::tensor::Device;
 use snn::model::{NetKind, SeedNetConfig};
 use snn::train::data::InMemoryFrames;
 use snn::train::{
-    BEST_CHECKPOINT, DatasetInfo, LAST_CHECKPOINT, OptimizerSpec, Run, RunRecord, TrainConfig,
+    BEST_CHECKPOINT, DatasetSource, LAST_CHECKPOINT, OptimizerSpec, Run, RunRecord, TrainConfig,
     TrainError, fit, load_checkpoint_model,
 };
 
@@ -75,14 +75,11 @@ fn run<'a>(
             ..SeedNetConfig::seed(kind, CLASSES, (8, 8))
         },
         config,
-        dataset: DatasetInfo {
+        dataset: DatasetSource {
             name: "blobs".to_string(),
             location: "memory".to_string(),
             split_hash: "none".to_string(),
             classes: (0..CLASSES).map(|k| k.to_string()).collect(),
-            train_samples: 0,
-            test_samples: 0,
-            sample_shape: [0; 4],
         },
         train,
         test,

@@ -7,8 +7,8 @@ use snn::train::{EpochMetrics, RunRecord};
 
 use crate::plots::{Series, YScale, bar_chart, line_chart};
 
-/// One line per finished epoch.
-pub fn print_epoch(label: &str, epochs: usize, m: &EpochMetrics) {
+/// One line per finished epoch of a network of `kind`, shown as `label`.
+pub fn print_epoch(label: &str, kind: NetKind, epochs: usize, m: &EpochMetrics) {
     println!(
         "{label} epoch {}/{epochs}: train loss {:.4} acc {:.2} % | test loss {:.4} acc {:.2} % \
          (best {:.2} %) | {} {:.4} | {:.2} s/100 batches, {:.0} samples/s",
@@ -18,19 +18,14 @@ pub fn print_epoch(label: &str, epochs: usize, m: &EpochMetrics) {
         m.test.loss,
         100.0 * m.test.accuracy,
         100.0 * m.best_test_accuracy,
-        activity_name(label),
+        match kind {
+            NetKind::Snn => "firing rate",
+            NetKind::Cnn => "ReLU non-zero",
+        },
         m.test.hidden_activity,
         m.seconds_per_100_batches,
         m.samples_per_second,
     );
-}
-
-fn activity_name(label: &str) -> &'static str {
-    if label.eq_ignore_ascii_case("snn") {
-        "firing rate"
-    } else {
-        "ReLU non-zero"
-    }
 }
 
 /// The hidden layer's name and activity at the best epoch.

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use snn::model::{CnnInput, NetKind, SeedNetConfig};
 use snn::train::data::{CachePart, FrameSource, Subset};
 use snn::train::{
-    DatasetInfo, LossKind, OptimizerSpec, Progress, Run, RunRecord, TrainConfig, fit,
+    DatasetSource, LossKind, OptimizerSpec, Progress, Run, RunRecord, TrainConfig, fit,
 };
 use snn::{NeuronConfig, Surrogate};
 
@@ -245,14 +245,11 @@ pub fn train_one(
     let run = Run {
         net: args.net(kind, prepared),
         config: args.config(),
-        dataset: DatasetInfo {
+        dataset: DatasetSource {
             name: prepared.name.to_string(),
             location: prepared.cache.dir.display().to_string(),
             split_hash: manifest.split.hash.clone(),
             classes: manifest.split.classes.clone(),
-            train_samples: 0,
-            test_samples: 0,
-            sample_shape: [0; 4],
         },
         train,
         test,
@@ -292,7 +289,7 @@ pub fn train_one(
         Progress::Evaluating => bar.set_message("evaluating"),
         Progress::EpochEnd(metrics) => {
             bar.finish_and_clear();
-            report::print_epoch(&label, epochs, metrics);
+            report::print_epoch(&label, kind, epochs, metrics);
         }
     })
     .with_context(|| format!("training the {label} in {}", dir.display()))?;

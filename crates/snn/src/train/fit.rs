@@ -11,7 +11,9 @@ use burn::tensor::{Bytes, Device, Tensor};
 
 use super::checkpoint::{Checkpoint, STATE_OFFSET};
 use super::data::{Batch, FrameSource, batch, epoch_order};
-use super::record::{DatasetInfo, EpochMetrics, Evaluation, ModelInfo, RunRecord, TrainConfig};
+use super::record::{
+    DatasetInfo, DatasetSource, EpochMetrics, Evaluation, ModelInfo, RunRecord, TrainConfig,
+};
 use super::{LossKind, TrainError};
 use crate::model::{SeedNet, SeedNetConfig};
 use crate::ops::seed_net_ops;
@@ -31,8 +33,8 @@ pub struct Run<'a> {
     pub net: SeedNetConfig,
     /// The loop's settings.
     pub config: TrainConfig,
-    /// What to record about the data (sample counts and shape are filled in by [`fit`]).
-    pub dataset: DatasetInfo,
+    /// Where the data comes from (the record adds the sample counts and shape).
+    pub dataset: DatasetSource,
     /// Training samples.
     pub train: &'a dyn FrameSource,
     /// Test samples.
@@ -387,10 +389,10 @@ fn check_data(run: &Run) -> Result<DatasetInfo, TrainError> {
         ));
     }
     Ok(DatasetInfo {
+        source: run.dataset.clone(),
         train_samples: run.train.len(),
         test_samples: run.test.len(),
         sample_shape: shape,
-        ..run.dataset.clone()
     })
 }
 

@@ -20,7 +20,7 @@ pub use fit::{
 pub use loss::LossKind;
 pub use optimizer::OptimizerSpec;
 pub use record::{
-    DatasetInfo, EpochMetrics, Evaluation, ModelInfo, RunRecord, TrainConfig, median,
+    DatasetInfo, DatasetSource, EpochMetrics, Evaluation, ModelInfo, RunRecord, TrainConfig, median,
 };
 
 use crate::model::ModelError;

@@ -43,9 +43,9 @@ impl ModelInfo {
     }
 }
 
-/// The data of a run, as recorded.
+/// Where a run's data comes from: what the caller knows of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DatasetInfo {
+pub struct DatasetSource {
     /// Dataset name (`default`, `nmnist`, …).
     pub name: String,
     /// Where its frames came from (the cache folder).
@@ -54,6 +54,14 @@ pub struct DatasetInfo {
     pub split_hash: String,
     /// Class names, in label order.
     pub classes: Vec<String>,
+}
+
+/// The data of a run, as recorded: its source and what training found in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    /// Name, location, split hash and classes.
+    #[serde(flatten)]
+    pub source: DatasetSource,
     /// Training samples used.
     pub train_samples: usize,
     /// Test samples used.
