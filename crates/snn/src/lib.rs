@@ -5,6 +5,7 @@
 //!   op (a burn backend extension with a closed-form BPTT backward) and a reference
 //!   composition of burn ops.
 //! - [`conv`]: the seed networks' 3×3 convolution as a fused op with its own CPU kernels.
+//! - [`spiking_conv`]: the seed SNN's conv → neuron → mean-over-time layer as one fused op.
 //! - [`model`]: the seed report's SNN and CNN.
 //! - [`train`]: losses, optimisers, batches, the training loop, checkpoints and run records.
 //! - [`ops`]: synaptic-operation counts and energy estimates.
@@ -19,6 +20,7 @@ mod math;
 pub mod model;
 pub mod neuron;
 pub mod ops;
+pub mod spiking_conv;
 pub mod surrogate;
 pub mod train;
 

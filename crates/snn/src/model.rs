@@ -21,6 +21,7 @@ use thiserror::Error;
 
 use crate::conv::conv3x3;
 use crate::neuron::{NeuronConfig, NeuronError, SpikingNeuron};
+use crate::spiking_conv::conv3x3_spike_rates;
 
 /// Spiking or conventional.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,34 +163,70 @@ pub struct SeedNet {
     pub frame_size: (usize, usize),
 }
 
-/// A hidden layer's outputs on a forward pass (the SNN's spikes, or the CNN's ReLU outputs,
-/// over all neurons, steps and samples), to measure how active it was. Nothing is computed
-/// until asked, so a training step does not pay for it.
+/// A hidden layer's outputs on a forward pass, to measure how active it was: the SNN's
+/// firing rates (spike counts over T) or the CNN's ReLU outputs. Nothing is computed until
+/// asked, so a training step does not pay for it.
 #[derive(Debug, Clone)]
 pub struct LayerActivity {
     /// `if1` or `relu1`.
     pub name: &'static str,
     /// The outputs, flattened and detached.
     outputs: Tensor<1>,
+    /// How the outputs count.
+    measure: Measure,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Measure {
+    /// Every output is one value; active where above zero (ReLU outputs).
+    NonZero,
+    /// Every output is a neuron's firing rate over `steps` steps: `rate · steps` spikes.
+    SpikeRates { steps: usize },
 }
 
 impl LayerActivity {
-    fn new<const D: usize>(name: &'static str, outputs: &Tensor<D>) -> Self {
+    fn non_zero<const D: usize>(name: &'static str, outputs: &Tensor<D>) -> Self {
         Self {
             name,
             outputs: outputs.clone().detach().flatten(0, D - 1),
+            measure: Measure::NonZero,
         }
     }
 
-    /// Outputs above zero: spikes, or ReLU outputs that are not zero.
-    pub fn active(&self) -> f64 {
-        let active = self.outputs.clone().greater_elem(0.0).float().sum();
-        f64::from(active.into_scalar::<f32>())
+    fn spike_rates<const D: usize>(name: &'static str, rates: &Tensor<D>, steps: usize) -> Self {
+        Self {
+            name,
+            outputs: rates.clone().detach().flatten(0, D - 1),
+            measure: Measure::SpikeRates { steps },
+        }
     }
 
-    /// Outputs in all.
+    /// Active outputs: spikes, or ReLU outputs that are not zero.
+    pub fn active(&self) -> f64 {
+        let outputs = self.outputs.clone();
+        match self.measure {
+            Measure::NonZero => {
+                f64::from(outputs.greater_elem(0.0).float().sum().into_scalar::<f32>())
+            }
+            Measure::SpikeRates { steps } => {
+                // Rates are counts / steps: exact in f32, summed exactly in f64.
+                let rates = outputs.into_data().try_to_vec::<f32>().unwrap_or_default();
+                rates
+                    .iter()
+                    .map(|&r| f64::from(r) * steps as f64)
+                    .sum::<f64>()
+                    .round()
+            }
+        }
+    }
+
+    /// Outputs in all (neuron-steps for spiking layers).
     pub fn len(&self) -> usize {
-        self.outputs.shape().num_elements()
+        let values = self.outputs.shape().num_elements();
+        match self.measure {
+            Measure::NonZero => values,
+            Measure::SpikeRates { steps } => values * steps,
+        }
     }
 
     /// Whether the layer had no outputs.
@@ -252,23 +289,26 @@ impl SeedNet {
         let flat = conv_channels * h * w;
         match (&self.neuron, self.cnn_input) {
             (Some(neuron), _) => {
-                let currents = self.convolve(frames.reshape([t * n, c, h, w]));
-                let spikes = neuron.forward(currents.reshape([t, n, conv_channels, h, w]))?;
-                let activity = LayerActivity::new("if1", &spikes);
+                let rates = conv3x3_spike_rates(
+                    frames,
+                    self.conv.weight.val(),
+                    self.conv.bias.as_ref().map(Param::val),
+                    neuron,
+                )?;
+                let activity = LayerActivity::spike_rates("if1", &rates, t);
                 // mean_t Linear(S_t) = Linear(mean_t S_t): the Linear runs once, not T times.
-                let rates = spikes.reshape([t, n * flat]).mean_dim(0).reshape([n, flat]);
-                Ok((self.fc.forward(rates), activity))
+                Ok((self.fc.forward(rates.reshape([n, flat])), activity))
             }
             (None, CnnInput::SumOverTime) => {
                 let summed = frames.sum_dim(0).reshape([n, c, h, w]);
                 let hidden = relu(self.convolve(summed)).reshape([n, flat]);
-                let activity = LayerActivity::new("relu1", &hidden);
+                let activity = LayerActivity::non_zero("relu1", &hidden);
                 Ok((self.fc.forward(hidden), activity))
             }
             (None, CnnInput::PerFrameMean) => {
                 let hidden = relu(self.convolve(frames.reshape([t * n, c, h, w])));
                 let hidden = hidden.reshape([t, n * flat]);
-                let activity = LayerActivity::new("relu1", &hidden);
+                let activity = LayerActivity::non_zero("relu1", &hidden);
                 let mean = hidden.mean_dim(0).reshape([n, flat]);
                 Ok((self.fc.forward(mean), activity))
             }

@@ -25,11 +25,11 @@ pub struct Dims {
 }
 
 impl Dims {
-    fn plane(&self) -> usize {
+    pub(crate) fn plane(&self) -> usize {
         self.h * self.w
     }
 
-    fn padded_plane(&self) -> usize {
+    pub(crate) fn padded_plane(&self) -> usize {
         (self.h + 2) * (self.w + 2)
     }
 }
@@ -109,7 +109,7 @@ pub fn backward_input(grad: &[f32], weight: &[f32], dims: Dims) -> Vec<f32> {
 }
 
 /// Copies one sample `[ci, h, w]` into the middle of a zero-bordered `[ci, h+2, w+2]`.
-fn pad(x: &[f32], dims: Dims, padded: &mut [f32]) {
+pub(crate) fn pad(x: &[f32], dims: Dims, padded: &mut [f32]) {
     let pw = dims.w + 2;
     for (plane, padded) in x
         .chunks_exact(dims.plane())
@@ -126,22 +126,51 @@ fn pad(x: &[f32], dims: Dims, padded: &mut [f32]) {
 
 #[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
 fn forward_sample(padded: &[f32], weight: &[f32], bias: &[f32], dims: Dims, out: &mut [f32]) {
-    let (w, pw) = (dims.w, dims.w + 2);
+    let taps = dims.ci * 9;
     for (o, out_plane) in out.chunks_exact_mut(dims.plane()).enumerate() {
-        for (y, out_row) in out_plane.chunks_exact_mut(w).enumerate() {
-            out_row.fill(bias[o]);
-            for i in 0..dims.ci {
-                let taps = &weight[(o * dims.ci + i) * 9..][..9];
-                let plane = &padded[i * dims.padded_plane()..][..dims.padded_plane()];
+        output_plane(
+            padded,
+            &weight[o * taps..][..taps],
+            bias[o],
+            dims,
+            out_plane,
+        );
+    }
+}
+
+/// One output channel of one sample: `out[y, x] = bias + Σ_i Σ_kh (k0·a + k1·b + k2·c)` over
+/// the zero-bordered input `padded` (`[ci, h+2, w+2]`) and that channel's `taps`
+/// (`[ci, 3, 3]`). Each run of 16 outputs of a row is summed in one register over all
+/// input channels and kernel rows, then stored once. Inlined into multiversioned callers.
+#[inline(always)]
+pub(crate) fn output_plane(padded: &[f32], taps: &[f32], bias: f32, dims: Dims, out: &mut [f32]) {
+    let (w, pw, pp) = (dims.w, dims.w + 2, dims.padded_plane());
+    let full = w - w % LANES;
+    for (y, out_row) in out.chunks_exact_mut(w).enumerate() {
+        for (chunk, out_lanes) in out_row[..full].chunks_exact_mut(LANES).enumerate() {
+            let x0 = chunk * LANES;
+            let mut acc = [bias; LANES];
+            for (plane, k) in padded.chunks_exact(pp).zip(taps.chunks_exact(9)) {
                 for kh in 0..3 {
-                    let row = &plane[(y + kh) * pw..][..pw];
-                    let (k0, k1, k2) = (taps[kh * 3], taps[kh * 3 + 1], taps[kh * 3 + 2]);
-                    let shifted = row[..w].iter().zip(&row[1..=w]).zip(&row[2..w + 2]);
-                    for (value, ((a, b), c)) in out_row.iter_mut().zip(shifted) {
-                        *value += k0 * a + k1 * b + k2 * c;
+                    let row = &plane[(y + kh) * pw + x0..];
+                    let (a, b, c) = (&row[..LANES], &row[1..=LANES], &row[2..LANES + 2]);
+                    let (k0, k1, k2) = (k[kh * 3], k[kh * 3 + 1], k[kh * 3 + 2]);
+                    for l in 0..LANES {
+                        acc[l] += k0 * a[l] + k1 * b[l] + k2 * c[l];
                     }
                 }
             }
+            out_lanes.copy_from_slice(&acc);
+        }
+        for (x, value) in out_row.iter_mut().enumerate().skip(full) {
+            let mut acc = bias;
+            for (plane, k) in padded.chunks_exact(pp).zip(taps.chunks_exact(9)) {
+                for kh in 0..3 {
+                    let row = &plane[(y + kh) * pw + x..][..3];
+                    acc += k[kh * 3] * row[0] + k[kh * 3 + 1] * row[1] + k[kh * 3 + 2] * row[2];
+                }
+            }
+            *value = acc;
         }
     }
 }
@@ -152,49 +181,145 @@ const LANES: usize = 16;
 const SAMPLES_PER_BLOCK: usize = 4;
 
 /// Adds one sample's `Σ grad · shifted input` for every tap, and `Σ grad` per output
-/// channel, to `sums`: per (output, input, kernel row) one pass over the gradient plane
-/// into three 16-lane accumulators, one per kernel column.
+/// channel, to `sums`.
 #[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
 fn weight_sample(padded: &[f32], grad: &[f32], dims: Dims, sums: &mut [f64]) {
-    let (w, pw) = (dims.w, dims.w + 2);
     let taps = dims.co * dims.ci * 9;
-    let to_f64 = |lanes: &[f32; LANES], tail: f32| {
-        lanes.iter().map(|&v| f64::from(v)).sum::<f64>() + f64::from(tail)
-    };
+    let mut tap_sums = TapSums::new(dims.ci);
     for (o, grad_plane) in grad.chunks_exact(dims.plane()).enumerate() {
-        for i in 0..dims.ci {
-            let plane = &padded[i * dims.padded_plane()..][..dims.padded_plane()];
+        tap_sums.clear();
+        tap_sums.add(padded, grad_plane, dims);
+        tap_sums.fold_into(&mut sums[o * dims.ci * 9..][..dims.ci * 9]);
+        sums[taps + o] += tap_sums.bias_total();
+    }
+}
+
+/// One output channel's weight-gradient taps `[ci, 3, 3]` and its bias being summed: 16
+/// independent `f32` lanes each (so the loops vectorise) plus a scalar for rows whose width
+/// is not a multiple of 16, folded into `f64` at the end.
+pub(crate) struct TapSums {
+    lanes: Vec<[f32; LANES]>,
+    tails: Vec<f32>,
+    bias_lanes: [f32; LANES],
+    bias_tail: f32,
+}
+
+impl TapSums {
+    /// Zeroed sums for `ci` input channels.
+    pub(crate) fn new(ci: usize) -> Self {
+        Self {
+            lanes: vec![[0.0; LANES]; ci * 9],
+            tails: vec![0.0; ci * 9],
+            bias_lanes: [0.0; LANES],
+            bias_tail: 0.0,
+        }
+    }
+
+    /// Back to zero.
+    pub(crate) fn clear(&mut self) {
+        self.lanes.fill([0.0; LANES]);
+        self.tails.fill(0.0);
+        self.bias_lanes = [0.0; LANES];
+        self.bias_tail = 0.0;
+    }
+
+    /// Adds `Σ_y,x grad[y, x] · padded[i, y+kh, x+kw]` for every tap and `Σ grad` for the
+    /// bias: per (input channel, kernel row) one pass over the gradient plane into three
+    /// register accumulators, one per kernel column. Inlined into multiversioned callers.
+    #[inline(always)]
+    pub(crate) fn add(&mut self, padded: &[f32], grad_plane: &[f32], dims: Dims) {
+        let (w, pw, pp) = (dims.w, dims.w + 2, dims.padded_plane());
+        for (i, plane) in padded.chunks_exact(pp).enumerate() {
             for kh in 0..3 {
-                let (mut a0, mut a1, mut a2) = ([0.0f32; LANES], [0.0f32; LANES], [0.0f32; LANES]);
-                let (mut t0, mut t1, mut t2) = (0.0f32, 0.0f32, 0.0f32);
+                let base = i * 9 + kh * 3;
+                let mut acc = ColumnSums {
+                    even: [0, 1, 2].map(|k| self.lanes[base + k]),
+                    odd: [[0.0; LANES]; 3],
+                    tails: [0, 1, 2].map(|k| self.tails[base + k]),
+                };
                 for (y, grad_row) in grad_plane.chunks_exact(w).enumerate() {
                     let row = &plane[(y + kh) * pw..][..pw];
-                    let mut g_chunks = grad_row.chunks_exact(LANES);
-                    let mut r0 = row[..w].chunks_exact(LANES);
-                    let mut r1 = row[1..=w].chunks_exact(LANES);
-                    let mut r2 = row[2..w + 2].chunks_exact(LANES);
-                    for (((g, x0), x1), x2) in
-                        (&mut g_chunks).zip(&mut r0).zip(&mut r1).zip(&mut r2)
-                    {
-                        for l in 0..LANES {
-                            a0[l] += g[l] * x0[l];
-                            a1[l] += g[l] * x1[l];
-                            a2[l] += g[l] * x2[l];
-                        }
-                    }
-                    let rest = g_chunks.remainder().iter().zip(r0.remainder());
-                    for ((g, x0), (x1, x2)) in rest.zip(r1.remainder().iter().zip(r2.remainder())) {
-                        t0 += g * x0;
-                        t1 += g * x1;
-                        t2 += g * x2;
-                    }
+                    acc.add_row(grad_row, [&row[..w], &row[1..=w], &row[2..w + 2]]);
                 }
-                let base = (o * dims.ci + i) * 9 + kh * 3;
-                sums[base] += to_f64(&a0, t0);
-                sums[base + 1] += to_f64(&a1, t1);
-                sums[base + 2] += to_f64(&a2, t2);
+                for k in 0..3 {
+                    let merged: [f32; LANES] =
+                        std::array::from_fn(|l| acc.even[k][l] + acc.odd[k][l]);
+                    self.lanes[base + k] = merged;
+                    self.tails[base + k] = acc.tails[k];
+                }
             }
         }
-        sums[taps + o] += grad_plane.iter().map(|&v| f64::from(v)).sum::<f64>();
+        for grad_row in grad_plane.chunks_exact(w) {
+            let mut chunks = grad_row.chunks_exact(LANES);
+            for g in &mut chunks {
+                for (sum, g) in self.bias_lanes.iter_mut().zip(g) {
+                    *sum += g;
+                }
+            }
+            self.bias_tail += chunks.remainder().iter().sum::<f32>();
+        }
+    }
+
+    /// The bias gradient's total.
+    pub(crate) fn bias_total(&self) -> f64 {
+        self.bias_lanes.iter().map(|&v| f64::from(v)).sum::<f64>() + f64::from(self.bias_tail)
+    }
+
+    /// Adds each tap's total to `out` (`[ci, 3, 3]`).
+    pub(crate) fn fold_into(&self, out: &mut [f64]) {
+        for ((out, lanes), &tail) in out.iter_mut().zip(&self.lanes).zip(&self.tails) {
+            *out += lanes.iter().map(|&v| f64::from(v)).sum::<f64>() + f64::from(tail);
+        }
+    }
+}
+
+/// The three kernel columns' sums of one (input channel, kernel row) pass: 16 lanes for the
+/// even runs of 16 of a row, 16 for the odd ones (two independent add chains hide the adds'
+/// latency), and scalars for the rest of a row.
+struct ColumnSums {
+    even: [[f32; LANES]; 3],
+    odd: [[f32; LANES]; 3],
+    tails: [f32; 3],
+}
+
+impl ColumnSums {
+    /// Adds `Σ_x grad[x] · shifted[k][x]` for the three shifted input rows.
+    #[inline(always)]
+    fn add_row(&mut self, grad: &[f32], shifted: [&[f32]; 3]) {
+        let pairs = grad.len() / (2 * LANES) * 2 * LANES;
+        let [s0, s1, s2] = shifted;
+        let (g_pairs, g_rest) = grad.split_at(pairs);
+        for (((g, x0), x1), x2) in g_pairs
+            .chunks_exact(2 * LANES)
+            .zip(s0[..pairs].chunks_exact(2 * LANES))
+            .zip(s1[..pairs].chunks_exact(2 * LANES))
+            .zip(s2[..pairs].chunks_exact(2 * LANES))
+        {
+            for l in 0..LANES {
+                self.even[0][l] += g[l] * x0[l];
+                self.even[1][l] += g[l] * x1[l];
+                self.even[2][l] += g[l] * x2[l];
+                self.odd[0][l] += g[LANES + l] * x0[LANES + l];
+                self.odd[1][l] += g[LANES + l] * x1[LANES + l];
+                self.odd[2][l] += g[LANES + l] * x2[LANES + l];
+            }
+        }
+        let mut g_chunks = g_rest.chunks_exact(LANES);
+        let mut r0 = s0[pairs..].chunks_exact(LANES);
+        let mut r1 = s1[pairs..].chunks_exact(LANES);
+        let mut r2 = s2[pairs..].chunks_exact(LANES);
+        for (((g, x0), x1), x2) in (&mut g_chunks).zip(&mut r0).zip(&mut r1).zip(&mut r2) {
+            for l in 0..LANES {
+                self.even[0][l] += g[l] * x0[l];
+                self.even[1][l] += g[l] * x1[l];
+                self.even[2][l] += g[l] * x2[l];
+            }
+        }
+        let rest = g_chunks.remainder().iter().zip(r0.remainder());
+        for ((g, x0), (x1, x2)) in rest.zip(r1.remainder().iter().zip(r2.remainder())) {
+            self.tails[0] += g * x0;
+            self.tails[1] += g * x1;
+            self.tails[2] += g * x2;
+        }
     }
 }

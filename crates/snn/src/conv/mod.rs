@@ -6,7 +6,7 @@
 //! hand-written backward pass (weight, bias and, when the input is tracked, input
 //! gradients). On other backends, or for other dtypes, [`conv3x3`] is burn's `conv2d`.
 
-mod kernel;
+pub(crate) mod kernel;
 mod op;
 
 use burn::tensor::Tensor;

@@ -1,0 +1,183 @@
+//! The fused layer as a burn backend extension: Flex forward, `Autodiff<Flex>` backward.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension, tensor::FloatTensor};
+use burn::tensor::{Shape, Tensor};
+
+use super::kernel::{self, Layout};
+use crate::conv::kernel::{Dims, backward_input};
+use crate::flex::{contiguous, dims, f32_slice, flex_tensor};
+use crate::neuron::dynamics::Dynamics;
+
+/// The backend extension behind [`conv3x3_spike_rates`](super::conv3x3_spike_rates).
+#[backend_extension(Flex, Autodiff)]
+pub trait SpikingConvOps: Backend {
+    /// `x: [T, N, Ci, H, W]`, `weight: [Co, Ci, 3, 3]`, `bias: [Co]` → the firing rates
+    /// `[N, Co, H, W]` of the neuron layer `dynamics` (non-parametric: IF or LIF, from rest)
+    /// driven by the 3×3, padding-1 convolution of every frame.
+    fn conv3x3_spike_rates(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        dynamics: Dynamics,
+    ) -> FloatTensor<Self>;
+}
+
+/// Calls the op on high-level tensors.
+pub fn conv3x3_spike_rates(
+    x: Tensor<5>,
+    weight: Tensor<4>,
+    bias: Tensor<1>,
+    dynamics: Dynamics,
+) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as SpikingConvOps>::conv3x3_spike_rates(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        dynamics,
+    ))
+}
+
+fn layout(x: &FlexTensor, weight: &FlexTensor) -> Layout {
+    let (x, w) = (dims(x), dims(weight));
+    Layout {
+        steps: x[0],
+        dims: Dims {
+            n: x[1],
+            ci: x[2],
+            co: w[0],
+            h: x[3],
+            w: x[4],
+        },
+    }
+}
+
+fn rates_shape(layout: Layout) -> Shape {
+    let d = layout.dims;
+    Shape::new([d.n, d.co, d.h, d.w])
+}
+
+fn forward(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    bias: &FlexTensor,
+    dynamics: Dynamics,
+) -> FlexTensor {
+    let layout = layout(x, weight);
+    let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
+    let mut rates = vec![0.0f32; rates_shape(layout).num_elements()];
+    kernel::forward(
+        &dynamics,
+        f32_slice(&x),
+        f32_slice(&weight),
+        f32_slice(&bias),
+        layout,
+        &mut rates,
+    );
+    flex_tensor(rates, rates_shape(layout))
+}
+
+impl SpikingConvOps for Flex {
+    fn conv3x3_spike_rates(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        dynamics: Dynamics,
+    ) -> FlexTensor {
+        forward(&x, &weight, &bias, dynamics)
+    }
+}
+
+/// What the backward pass keeps: the inputs (shared buffers), from which it recomputes the
+/// currents and potentials.
+#[derive(Debug, Clone)]
+struct Saved {
+    x: FlexTensor,
+    weight: FlexTensor,
+    bias: FlexTensor,
+    dynamics: Dynamics,
+}
+
+#[derive(Debug)]
+struct SpikingConvBackward;
+
+impl Backward<Flex, 3> for SpikingConvBackward {
+    type State = Saved;
+
+    fn backward(self, ops: Ops<Saved, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_weight, node_bias] = ops.parents;
+        let grad_rates = contiguous(&grads.consume::<Flex>(&ops.node));
+        let Saved {
+            x,
+            weight,
+            bias,
+            dynamics,
+        } = ops.state;
+        let layout = layout(&x, &weight);
+        let d = layout.dims;
+        let (x, weight, bias) = (contiguous(&x), contiguous(&weight), contiguous(&bias));
+        let mut grad_currents = node_x
+            .is_some()
+            .then(|| vec![0.0f32; layout.steps * d.n * d.co * d.plane()]);
+        let gradients = kernel::backward(
+            &dynamics,
+            f32_slice(&x),
+            (f32_slice(&weight), f32_slice(&bias)),
+            f32_slice(&grad_rates),
+            layout,
+            grad_currents.as_deref_mut(),
+        );
+        if let Some(node) = node_weight {
+            let shape = Shape::new([d.co, d.ci, 3, 3]);
+            grads.register::<Flex>(node.id, flex_tensor(gradients.weight, shape));
+        }
+        if let Some(node) = node_bias {
+            grads.register::<Flex>(node.id, flex_tensor(gradients.bias, Shape::new([d.co])));
+        }
+        if let (Some(node), Some(grad_currents)) = (node_x, grad_currents) {
+            let frames = Dims {
+                n: layout.steps * d.n,
+                ..d
+            };
+            let grad_x = backward_input(&grad_currents, f32_slice(&weight), frames);
+            let shape = Shape::new([layout.steps, d.n, d.ci, d.h, d.w]);
+            grads.register::<Flex>(node.id, flex_tensor(grad_x, shape));
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> SpikingConvOps for Autodiff<Flex, C> {
+    fn conv3x3_spike_rates(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        dynamics: Dynamics,
+    ) -> FloatTensor<Self> {
+        let out = forward(
+            x.primitive(),
+            weight.primitive(),
+            bias.primitive(),
+            dynamics,
+        );
+        match SpikingConvBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let saved = Saved {
+                    x: x.primitive().clone(),
+                    weight: weight.primitive().clone(),
+                    bias: bias.primitive().clone(),
+                    dynamics,
+                };
+                prep.finish(saved, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+}
