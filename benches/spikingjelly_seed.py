@@ -6,10 +6,13 @@ i mod 10; MSE against one-hot; SGD lr 0.05. Networks (spikingjelly-spec.md §3):
   SNN single-step: Conv2d(2,32,3,p=1) -> IFNode() -> Flatten -> Linear(32768,10), looped over T
                    (the seed report's code), output the mean over T;
   SNN multi-step:  the same in multi-step mode (SpikingJelly's fastest CPU path);
-  CNN:             Conv2d -> ReLU -> Flatten -> Linear on the frames summed over T.
+  CNN:             Conv2d -> ReLU -> Flatten -> Linear on the frames summed over T;
+  Deep SNN:        [Conv2d(3x3, p=1, no bias) -> BatchNorm2d -> IFNode() -> MaxPool2d(2)] x 3 with
+                   64/128/128 channels -> Flatten -> Linear(2048, 10), output the mean over T,
+                   multi-step (BatchNorm over all T*N frames) or single-step (looped over T).
 Prints one JSON object: median seconds per step, samples/s and peak RSS for each.
 Usage: python benches/spikingjelly_seed.py MODEL [threads=2] [batches=30] [warmup=3]
-with MODEL one of snn-single, snn-multi, cnn (one per process, so that the peak memory is
+with MODEL one of snn-single, snn-multi, cnn, deep-single, deep-multi (one per process, so that the peak memory is
 that network's own).
 """
 
@@ -53,6 +56,32 @@ class SeedCNN(nn.Module):
 
     def forward(self, x_tb):
         return self.fc(F.relu(self.conv(x_tb.sum(0))).flatten(1))
+
+
+class DeepSNN(nn.Module):
+    def __init__(self, step_mode, channels=(64, 128, 128)):
+        super().__init__()
+        self.step_mode = step_mode
+        blocks, c_in = [], 2
+        for c_out in channels:
+            blocks += [
+                layer.Conv2d(c_in, c_out, 3, padding=1, bias=False, step_mode=step_mode),
+                layer.BatchNorm2d(c_out, step_mode=step_mode),
+                neuron.IFNode(step_mode=step_mode),
+                layer.MaxPool2d(2, 2, step_mode=step_mode),
+            ]
+            c_in = c_out
+        scale = 2 ** len(channels)
+        blocks += [
+            layer.Flatten(step_mode=step_mode),
+            layer.Linear(c_in * (H // scale) * (W // scale), CLASSES, step_mode=step_mode),
+        ]
+        self.net = nn.Sequential(*blocks)
+
+    def forward(self, x_tb):
+        if self.step_mode == "m":
+            return self.net(x_tb).mean(0)
+        return torch.stack([self.net(x) for x in x_tb]).mean(0)
 
 
 def resident_mib(field):
@@ -101,6 +130,8 @@ def main():
         "snn-single": ("SNN single-step", lambda: SeedSNN("s")),
         "snn-multi": ("SNN multi-step", lambda: SeedSNN("m")),
         "cnn": ("CNN", SeedCNN),
+        "deep-single": ("DeepSNN single-step", lambda: DeepSNN("s")),
+        "deep-multi": ("DeepSNN multi-step", lambda: DeepSNN("m")),
     }
     result = measure(*nets[MODEL])
     result |= {"framework": "spikingjelly 2.0.0 / torch " + torch.__version__, "threads": THREADS, "batches": BATCHES}

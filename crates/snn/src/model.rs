@@ -19,6 +19,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+mod deep;
+
+pub use deep::{DeepSnn, DeepSnnConfig, SpikingConvBlock};
+
 use crate::conv::conv3x3;
 use crate::neuron::{NeuronConfig, NeuronError, SpikingNeuron};
 use crate::spiking_conv::conv3x3_spike_rates;
@@ -125,6 +129,18 @@ impl SeedNetConfig {
             cnn_input: self.cnn_input,
             frame_size: self.frame_size,
         })
+    }
+}
+
+/// A network that classifies event frames: `[T, N, C, h, w]` → scores `[N, classes]`.
+pub trait Classifier: Module {
+    /// The class scores of `frames`.
+    fn scores(&self, frames: Tensor<5>) -> Result<Tensor<2>, ModelError>;
+}
+
+impl Classifier for SeedNet {
+    fn scores(&self, frames: Tensor<5>) -> Result<Tensor<2>, ModelError> {
+        self.forward(frames)
     }
 }
 

@@ -1,12 +1,15 @@
-//! `spikeforge bench seed`: training steps of the seed networks at the seed's shapes.
+//! `spikeforge bench seed`: training steps of the seed networks, and of the deeper SNN, at
+//! the seed's shapes.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Result;
+use burn::tensor::Device;
 use clap::Args;
 use serde::Serialize;
 use snn::bench::{SEED_BATCH_SHAPE, seed_batch, seed_nets};
+use snn::model::{Classifier, DeepSnnConfig};
 use snn::train::{TrainConfig, median, train_step};
 
 use super::bench::write_json_atomically;
@@ -21,8 +24,9 @@ pub struct SeedArgs {
     /// Untimed steps first.
     #[arg(long, default_value_t = 3)]
     warmup: usize,
-    /// Only this network (`SNN` or `CNN`); peak memory is per process, so measure each in
-    /// its own run for memory figures.
+    /// Only this network (`SNN`, `CNN` or `DeepSNN`, the 64/128/128-channel
+    /// `[Conv→BN→IF→MaxPool]×3` net); peak memory is per process, so measure each in its own
+    /// run for memory figures.
     #[arg(long)]
     model: Option<String>,
     /// Where to compute.
@@ -68,49 +72,26 @@ pub fn run(args: &SeedArgs) -> Result<()> {
     println!(
         "training steps (forward, MSE, backward, SGD) of the seed networks, batch {SEED_BATCH_SHAPE:?}, on {device_name}"
     );
-    let mut results = Vec::new();
-    let nets = seed_nets().into_iter().filter(|(name, _)| {
+    let wanted = |name: &str| {
         args.model
             .as_ref()
             .is_none_or(|m| m.eq_ignore_ascii_case(name))
-    });
-    for (name, net) in nets {
-        let before = memory::resident_mib("VmRSS");
-        memory::reset_peak();
-        let mut model = net.init(0, &device)?;
-        let mut optimizer = config.optimizer.build();
-        let mut times = Vec::with_capacity(args.batches);
-        for step in 0..args.warmup + args.batches {
-            let batch = seed_batch(&device);
-            let start = Instant::now();
-            model = train_step(model, &mut optimizer, &config, batch)?.model;
-            if step >= args.warmup {
-                times.push(start.elapsed().as_secs_f64());
-            }
+    };
+    let mut results = Vec::new();
+    for (name, net) in seed_nets() {
+        if wanted(name) {
+            let start = Start::now();
+            let model = net.init(0, &device)?;
+            results.push(measure(name, model, start, args, &device, &config)?);
         }
-        let peak = memory::resident_mib("VmHWM");
-        let step = median(times.iter().copied());
-        let measurement = NetMeasurement {
-            model: name,
-            seconds_per_100_batches: 100.0 * step,
-            samples_per_second: SEED_BATCH_SHAPE[1] as f64 / step,
-            median_step_ms: 1e3 * step,
-            min_step_ms: 1e3 * times.iter().copied().fold(f64::INFINITY, f64::min),
-            peak_rss_mib: peak,
-            peak_rss_increase_mib: peak.zip(before).map(|(p, b)| p - b),
-        };
-        println!(
-            "{name}: {:.3} s/100 batches, {:.0} samples/s, step median {:.1} ms (min {:.1}), peak RSS {:.0} MiB (+{:.0})",
-            measurement.seconds_per_100_batches,
-            measurement.samples_per_second,
-            measurement.median_step_ms,
-            measurement.min_step_ms,
-            peak.unwrap_or(f64::NAN),
-            measurement.peak_rss_increase_mib.unwrap_or(f64::NAN),
-        );
-        results.push(measurement);
     }
-    anyhow::ensure!(!results.is_empty(), "--model must be SNN or CNN");
+    let name = "DeepSNN";
+    if wanted(name) {
+        let start = Start::now();
+        let model = DeepSnnConfig::three_blocks(10, (32, 32)).init(0, &device)?;
+        results.push(measure(name, model, start, args, &device, &config)?);
+    }
+    anyhow::ensure!(!results.is_empty(), "--model must be SNN, CNN or DeepSNN");
     let record = SeedRecord {
         benchmark: "seed_training_step",
         batch_shape: SEED_BATCH_SHAPE,
@@ -122,6 +103,61 @@ pub fn run(args: &SeedArgs) -> Result<()> {
     write_json_atomically(&args.json, &record)?;
     println!("wrote {}", args.json.display());
     Ok(())
+}
+
+/// The resident memory before a network is built, with the peak reset to it.
+struct Start {
+    resident_mib: Option<f64>,
+}
+
+impl Start {
+    fn now() -> Self {
+        let resident_mib = memory::resident_mib("VmRSS");
+        memory::reset_peak();
+        Self { resident_mib }
+    }
+}
+
+/// Times `args.batches` training steps of `model` (after `args.warmup`) on the seed batch.
+fn measure<M: Classifier>(
+    name: &'static str,
+    mut model: M,
+    start: Start,
+    args: &SeedArgs,
+    device: &Device,
+    config: &TrainConfig,
+) -> Result<NetMeasurement> {
+    let mut optimizer = config.optimizer.build();
+    let mut times = Vec::with_capacity(args.batches);
+    for step in 0..args.warmup + args.batches {
+        let batch = seed_batch(device);
+        let begin = Instant::now();
+        model = train_step(model, &mut optimizer, config, batch)?.model;
+        if step >= args.warmup {
+            times.push(begin.elapsed().as_secs_f64());
+        }
+    }
+    let peak = memory::resident_mib("VmHWM");
+    let step = median(times.iter().copied());
+    let measurement = NetMeasurement {
+        model: name,
+        seconds_per_100_batches: 100.0 * step,
+        samples_per_second: SEED_BATCH_SHAPE[1] as f64 / step,
+        median_step_ms: 1e3 * step,
+        min_step_ms: 1e3 * times.iter().copied().fold(f64::INFINITY, f64::min),
+        peak_rss_mib: peak,
+        peak_rss_increase_mib: peak.zip(start.resident_mib).map(|(p, b)| p - b),
+    };
+    println!(
+        "{name}: {:.3} s/100 batches, {:.0} samples/s, step median {:.1} ms (min {:.1}), peak RSS {:.0} MiB (+{:.0})",
+        measurement.seconds_per_100_batches,
+        measurement.samples_per_second,
+        measurement.median_step_ms,
+        measurement.min_step_ms,
+        peak.unwrap_or(f64::NAN),
+        measurement.peak_rss_increase_mib.unwrap_or(f64::NAN),
+    );
+    Ok(measurement)
 }
 
 /// Resident memory from `/proc/self/status` (Linux; `None` elsewhere).

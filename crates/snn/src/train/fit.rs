@@ -15,7 +15,7 @@ use super::record::{
     DatasetInfo, DatasetSource, EpochMetrics, Evaluation, ModelInfo, RunRecord, TrainConfig,
 };
 use super::{LossKind, TrainError};
-use crate::model::{SeedNet, SeedNetConfig};
+use crate::model::{Classifier, SeedNet, SeedNetConfig};
 use crate::ops::seed_net_ops;
 
 /// A loss above this many times the untrained network's test loss (or 1, if larger) counts
@@ -239,9 +239,9 @@ fn train_epoch(
 }
 
 /// What one training step did.
-pub struct Step {
+pub struct Step<M = SeedNet> {
     /// The network after the optimiser step.
-    pub model: SeedNet,
+    pub model: M,
     /// The batch's mean loss before the step.
     pub loss: f64,
     /// Samples of the batch classified right before the step.
@@ -249,13 +249,13 @@ pub struct Step {
 }
 
 /// One training step on `batch`: forward, loss, backward, optimiser step.
-pub fn train_step(
-    model: SeedNet,
+pub fn train_step<M: Classifier>(
+    model: M,
     optimizer: &mut ModuleOptimizer,
     config: &TrainConfig,
     batch: Batch,
-) -> Result<Step, TrainError> {
-    let scores = model.forward(batch.frames)?;
+) -> Result<Step<M>, TrainError> {
+    let scores = model.scores(batch.frames)?;
     let correct = count_correct(scores.clone(), &batch.labels);
     let loss = config.loss.loss(scores, &batch.labels);
     let value = f64::from(loss.clone().into_scalar::<f32>());
