@@ -32,6 +32,8 @@ enum Command {
     Train(commands::train::TrainArgs),
     /// The seed experiment: train the SNN and the CNN on the same data and compare them.
     Compare(commands::compare::CompareArgs),
+    /// Evaluate a trained run's checkpoint on its test set (`--sparse`: also event-driven).
+    Eval(commands::eval::EvalArgs),
     /// Turn still images into event recordings with an emulated event camera.
     Emulate(commands::emulate::EmulateArgs),
     /// Measure speed and write the figures as JSON.
@@ -44,6 +46,7 @@ fn main() -> anyhow::Result<()> {
         Command::Prepare(args) => commands::prepare::run(&args),
         Command::Train(args) => commands::train::run(&args),
         Command::Compare(args) => commands::compare::run(&args),
+        Command::Eval(args) => commands::eval::run(&args),
         Command::Emulate(args) => commands::emulate::run(&args),
         Command::Bench(bench) => commands::bench::run(bench),
     }

@@ -1,6 +1,7 @@
 //! `spikeforge train` and `compare` end to end on a small synthetic N-MNIST folder: one epoch
 //! lowers the test loss, the record, CSV, checkpoints and plots are complete, `--resume`
-//! continues the run, and `compare` writes its comparison.
+//! continues the run, `compare` writes its comparison, and `eval` evaluates its runs dense
+//! and (the SNN) event-driven.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -191,6 +192,33 @@ fn compare_trains_both_networks_on_the_same_data() {
     for plot in ["accuracy.png", "loss.png", "firing_rate.png"] {
         assert_png(&out.join(plot));
     }
+
+    // `eval`: the SNN dense and event-driven (the same predictions, up to summation order);
+    // the CNN dense only, and a clear refusal of --sparse.
+    let eval = |run: &str, extra: &[&str]| {
+        spikeforge()
+            .args(["eval", out.join(run).to_str().unwrap(), "--repeats", "1"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let snn = eval("snn", &["--sparse"]);
+    assert!(snn.status.success(), "{snn:?}");
+    let record = json(&out.join("snn/eval.json"));
+    let samples = record["test_samples"].as_u64().unwrap();
+    assert_eq!(samples, comparison["snn"]["dataset"]["test_samples"].as_u64().unwrap());
+    let best = comparison["snn"]["best_test_accuracy"].as_f64().unwrap();
+    assert!((record["dense"]["accuracy"].as_f64().unwrap() - best).abs() < 1e-9);
+    let sparse = &record["sparse"];
+    assert!(sparse["predictions_agreeing"].as_u64().unwrap() + 1 >= samples);
+    assert!(sparse["speedup"].as_f64().unwrap() > 0.0);
+    assert!((0.0..=1.0).contains(&sparse["firing_rate"].as_f64().unwrap()));
+    assert!(sparse["input_event_density"].as_f64().unwrap() > 0.0);
+    assert!(eval("cnn", &[]).status.success());
+    let refused = eval("cnn", &["--sparse"]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8(refused.stderr).unwrap();
+    assert!(stderr.contains("a CNN has no spiking layer"), "{stderr}");
     std::fs::remove_dir_all(scratch).unwrap();
 }
 

@@ -2,6 +2,8 @@
 //! exactly the same thing.
 
 use burn::tensor::{Device, Distribution, Tensor};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 use crate::model::{NetKind, SeedNetConfig};
 use crate::train::data::Batch;
@@ -69,4 +71,13 @@ pub fn seed_nets() -> [(&'static str, SeedNetConfig); 2] {
         ("SNN", SeedNetConfig::seed(NetKind::Snn, 10, (32, 32))),
         ("CNN", SeedNetConfig::seed(NetKind::Cnn, 10, (32, 32))),
     ]
+}
+
+/// Seed-shaped binary event frames (`SEED_BATCH_SHAPE`): each pixel of each frame holds one
+/// event with probability `density`, else none; seeded ChaCha8.
+pub fn event_frames(density: f64, seed: u64) -> Vec<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..SEED_BATCH_SHAPE.iter().product::<usize>())
+        .map(|_| if rng.random_bool(density) { 1.0 } else { 0.0 })
+        .collect()
 }

@@ -6,6 +6,7 @@
 //!   composition of burn ops.
 //! - [`conv`]: the seed networks' 3×3 convolution as a fused op with its own CPU kernels.
 //! - [`spiking_conv`]: the seed SNN's conv → neuron → mean-over-time layer as one fused op.
+//! - [`sparse`]: event-driven inference of a trained seed SNN (work per event and spike).
 //! - [`model`]: the seed report's SNN and CNN.
 //! - [`train`]: losses, optimisers, batches, the training loop, checkpoints and run records.
 //! - [`ops`]: synaptic-operation counts and energy estimates.
@@ -20,6 +21,7 @@ mod math;
 pub mod model;
 pub mod neuron;
 pub mod ops;
+pub mod sparse;
 pub mod spiking_conv;
 pub mod surrogate;
 pub mod train;

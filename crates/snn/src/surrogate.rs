@@ -123,7 +123,7 @@ pub(crate) mod derivatives {
 ///
 /// [`Surrogate::default`] is `Sigmoid { alpha: 4.0 }`, the default of SpikingJelly's neurons
 /// (`neuron.IFNode()` with no argument).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Surrogate {
     /// `σ(x) = sigmoid(αx)`, `σ'(x) = α·s·(1 − s)`; SpikingJelly default α = 4.
     Sigmoid { alpha: f32 },

@@ -19,9 +19,12 @@ pub enum Bench {
     /// `prepare` throughput (parse + integrate + resize + cache) on generated CIFAR10-DVS-format
     /// recordings, against the time to read the same bytes from the page cache.
     Preprocess(super::bench_preprocess::PreprocessArgs),
-    /// Training steps of the seed SNN and CNN at the seed's shapes (`[32, 8, 2, 32, 32]`):
-    /// time per 100 batches, samples/s and peak memory.
+    /// Training steps of the seed SNN and CNN and of the deeper SNN at the seed's shapes
+    /// (`[32, 8, 2, 32, 32]`): time per 100 batches, samples/s and peak memory.
     Seed(super::bench_seed::SeedArgs),
+    /// Inference of the seed SNN, event-driven against dense, over a sweep of input event
+    /// densities (binary event frames).
+    Sparse(super::bench_sparse::SparseArgs),
 }
 
 /// Options of `spikeforge bench neurons`.
@@ -58,6 +61,7 @@ pub fn run(bench: Bench) -> Result<()> {
         Bench::Neurons(args) => neurons(&args),
         Bench::Preprocess(args) => super::bench_preprocess::run(&args),
         Bench::Seed(args) => super::bench_seed::run(&args),
+        Bench::Sparse(args) => super::bench_sparse::run(&args),
     }
 }
 

@@ -3,10 +3,12 @@
 pub mod bench;
 pub mod bench_preprocess;
 pub mod bench_seed;
+pub mod bench_sparse;
 pub mod compare;
 pub mod data;
 pub mod device;
 pub mod emulate;
+pub mod eval;
 pub mod prepare;
 pub mod report;
 pub mod train;

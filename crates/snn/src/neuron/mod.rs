@@ -23,7 +23,7 @@ use fused::{FusedSpec, VOutput};
 pub use module::SpikingNeuron;
 
 /// The neuron model: how the membrane charges.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum NeuronModel {
     /// Integrate-and-fire: `H = V + X`.
     If,
@@ -34,7 +34,7 @@ pub enum NeuronModel {
 }
 
 /// What happens to the membrane after a spike.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Reset {
     /// Set to `v_reset` (SpikingJelly: `v_reset` is a number).
     Hard { v_reset: f32 },
@@ -44,7 +44,7 @@ pub enum Reset {
 
 /// A neuron layer's settings. Defaults are SpikingJelly's: `v_threshold = 1`, hard reset to
 /// 0, `detach_reset = false`, surrogate `Sigmoid(alpha=4)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NeuronConfig {
     /// The charge equation.
     pub model: NeuronModel,

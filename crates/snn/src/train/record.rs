@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::{LossKind, OptimizerSpec, TrainError};
+use crate::NeuronConfig;
 use crate::model::{CnnInput, NetKind, SeedNetConfig};
 use crate::ops::SynapticOps;
 
@@ -21,7 +22,7 @@ pub struct ModelInfo {
     /// Frame size `(h, w)`.
     pub frame_size: (usize, usize),
     /// The SNN's neuron settings (model, threshold, reset, surrogate).
-    pub neuron: String,
+    pub neuron: NeuronConfig,
     /// The CNN's input rule.
     pub cnn_input: CnnInput,
     /// Learnable parameters.
@@ -29,6 +30,18 @@ pub struct ModelInfo {
 }
 
 impl ModelInfo {
+    /// The network settings this record describes.
+    pub fn config(&self) -> SeedNetConfig {
+        SeedNetConfig {
+            kind: self.kind,
+            channels: self.channels,
+            classes: self.classes,
+            frame_size: self.frame_size,
+            neuron: self.neuron,
+            cnn_input: self.cnn_input,
+        }
+    }
+
     /// The record of `config` with `parameters` parameters.
     pub fn new(config: &SeedNetConfig, parameters: usize) -> Self {
         Self {
@@ -36,7 +49,7 @@ impl ModelInfo {
             channels: config.channels,
             classes: config.classes,
             frame_size: config.frame_size,
-            neuron: format!("{:?}", config.neuron),
+            neuron: config.neuron,
             cnn_input: config.cnn_input,
             parameters,
         }
