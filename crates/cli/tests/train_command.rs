@@ -206,7 +206,12 @@ fn compare_trains_both_networks_on_the_same_data() {
     assert!(snn.status.success(), "{snn:?}");
     let record = json(&out.join("snn/eval.json"));
     let samples = record["test_samples"].as_u64().unwrap();
-    assert_eq!(samples, comparison["snn"]["dataset"]["test_samples"].as_u64().unwrap());
+    assert_eq!(
+        samples,
+        comparison["snn"]["dataset"]["test_samples"]
+            .as_u64()
+            .unwrap()
+    );
     let best = comparison["snn"]["best_test_accuracy"].as_f64().unwrap();
     assert!((record["dense"]["accuracy"].as_f64().unwrap() - best).abs() < 1e-9);
     let sparse = &record["sparse"];

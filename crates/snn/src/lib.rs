@@ -7,6 +7,7 @@
 //! - [`conv`]: the seed networks' 3×3 convolution as a fused op with its own CPU kernels.
 //! - [`spiking_conv`]: the seed SNN's conv → neuron → mean-over-time layer as one fused op.
 //! - [`sparse`]: event-driven inference of a trained seed SNN (work per event and spike).
+//! - [`conv_head`]: the seed CNN (T-sum → conv → ReLU → Linear) as one fused op.
 //! - [`model`]: the seed report's SNN and CNN.
 //! - [`train`]: losses, optimisers, batches, the training loop, checkpoints and run records.
 //! - [`ops`]: synaptic-operation counts and energy estimates.
@@ -16,6 +17,7 @@
 
 pub mod bench;
 pub mod conv;
+pub mod conv_head;
 mod flex;
 mod math;
 pub mod model;

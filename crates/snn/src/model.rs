@@ -24,6 +24,7 @@ mod deep;
 pub use deep::{DeepSnn, DeepSnnConfig, SpikingConvBlock};
 
 use crate::conv::conv3x3;
+use crate::conv_head::sum_conv_relu_linear;
 use crate::neuron::{NeuronConfig, NeuronError, SpikingNeuron};
 use crate::spiking_conv::conv3x3_spike_rates;
 
@@ -283,7 +284,21 @@ impl SeedNet {
     }
 
     /// Scores `[N, classes]` of frames `[T, N, 2, h, w]`.
+    ///
+    /// The CNN on T-summed frames runs as one fused op here
+    /// ([`conv_head`](crate::conv_head)); [`forward_with_activity`](Self::forward_with_activity)
+    /// composes it of separate ops to see the hidden layer.
     pub fn forward(&self, frames: Tensor<5>) -> Result<Tensor<2>, ModelError> {
+        if let (None, CnnInput::SumOverTime) = (&self.neuron, self.cnn_input) {
+            self.check_input(&frames)?;
+            let bias = self.conv_bias();
+            return Ok(sum_conv_relu_linear(
+                frames,
+                self.conv.weight.val(),
+                bias,
+                &self.fc,
+            ));
+        }
         self.forward_with_activity(frames).map(|(scores, _)| scores)
     }
 
@@ -292,15 +307,8 @@ impl SeedNet {
         &self,
         frames: Tensor<5>,
     ) -> Result<(Tensor<2>, LayerActivity), ModelError> {
+        self.check_input(&frames)?;
         let [t, n, c, h, w] = frames.dims();
-        let (frame_h, frame_w) = self.frame_size;
-        if t == 0 || n == 0 || c != 2 || (h, w) != self.frame_size {
-            return Err(ModelError::InputShape {
-                h: frame_h,
-                w: frame_w,
-                found: [t, n, c, h, w],
-            });
-        }
         let conv_channels = self.conv.weight.dims()[0];
         let flat = conv_channels * h * w;
         match (&self.neuron, self.cnn_input) {
@@ -333,6 +341,27 @@ impl SeedNet {
 }
 
 impl SeedNet {
+    /// Frames must be `[T, N, 2, h, w]` at the network's frame size, T and N positive.
+    fn check_input(&self, frames: &Tensor<5>) -> Result<(), ModelError> {
+        let [t, n, c, h, w] = frames.dims();
+        if t == 0 || n == 0 || c != 2 || (h, w) != self.frame_size {
+            return Err(ModelError::InputShape {
+                h: self.frame_size.0,
+                w: self.frame_size.1,
+                found: [t, n, c, h, w],
+            });
+        }
+        Ok(())
+    }
+
+    /// The conv bias, zeros when there is none.
+    fn conv_bias(&self) -> Tensor<1> {
+        self.conv.bias.as_ref().map_or_else(
+            || Tensor::zeros([self.conv.weight.dims()[0]], &self.conv.weight.device()),
+            Param::val,
+        )
+    }
+
     /// The first layer: the 3×3 padding-1 convolution, as the fused op where it runs.
     fn convolve(&self, x: Tensor<4>) -> Tensor<4> {
         conv3x3(

@@ -1,0 +1,230 @@
+//! The fused seed CNN as a burn backend extension: Flex forward, `Autodiff<Flex>` backward.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension, tensor::FloatTensor};
+use burn::tensor::{Shape, Tensor};
+
+use super::kernel::{self, Layout, Params, transpose};
+use crate::conv::kernel::Dims;
+use crate::flex::{contiguous, dims, f32_slice, flex_tensor};
+
+/// The backend extension behind [`sum_conv_relu_linear`](super::sum_conv_relu_linear).
+#[backend_extension(Flex, Autodiff)]
+pub trait ConvHeadOps: Backend {
+    /// `x: [T, N, Ci, h, w]` → `Linear(ReLU(conv3x3(Σ_t x[t], conv_weight, conv_bias)))`,
+    /// `[N, classes]`, with `fc_weight: [Co·h·w, classes]` and `fc_bias: [classes]`.
+    fn sum_conv_relu_linear(
+        x: FloatTensor<Self>,
+        conv_weight: FloatTensor<Self>,
+        conv_bias: FloatTensor<Self>,
+        fc_weight: FloatTensor<Self>,
+        fc_bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+/// Calls the op on high-level tensors.
+pub fn sum_conv_relu_linear(
+    x: Tensor<5>,
+    conv: (Tensor<4>, Tensor<1>),
+    fc: (Tensor<2>, Tensor<1>),
+) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as ConvHeadOps>::sum_conv_relu_linear(
+        x.into_dispatch(),
+        conv.0.into_dispatch(),
+        conv.1.into_dispatch(),
+        fc.0.into_dispatch(),
+        fc.1.into_dispatch(),
+    ))
+}
+
+/// The layer's inputs, contiguous.
+#[derive(Debug, Clone)]
+struct Inputs {
+    x: FlexTensor,
+    conv_weight: FlexTensor,
+    conv_bias: FlexTensor,
+    fc_weight: FlexTensor,
+    fc_bias: FlexTensor,
+}
+
+impl Inputs {
+    fn new(tensors: [&FlexTensor; 5]) -> Self {
+        let [x, conv_weight, conv_bias, fc_weight, fc_bias] = tensors.map(contiguous);
+        Self {
+            x,
+            conv_weight,
+            conv_bias,
+            fc_weight,
+            fc_bias,
+        }
+    }
+
+    fn layout(&self) -> Layout {
+        let (x, w, fc) = (
+            dims(&self.x),
+            dims(&self.conv_weight),
+            dims(&self.fc_weight),
+        );
+        Layout {
+            steps: x[0],
+            dims: Dims {
+                n: x[1],
+                ci: x[2],
+                co: w[0],
+                h: x[3],
+                w: x[4],
+            },
+            classes: fc[1],
+        }
+    }
+
+    fn params(&self) -> Params<'_> {
+        let layout = self.layout();
+        Params {
+            fc_weight_t: transpose(
+                f32_slice(&self.fc_weight),
+                layout.features(),
+                layout.classes,
+            ),
+            ..self.params_without_linear()
+        }
+    }
+
+    /// The parameters with an empty transposed Linear weight, for a caller that has it.
+    fn params_without_linear(&self) -> Params<'_> {
+        Params {
+            conv_weight: f32_slice(&self.conv_weight),
+            conv_bias: f32_slice(&self.conv_bias),
+            fc_weight_t: Vec::new(),
+            fc_bias: f32_slice(&self.fc_bias),
+        }
+    }
+
+    /// Scores `[N, classes]` and the hidden activations `[N, features]`.
+    fn forward(&self, params: &Params) -> (FlexTensor, FlexTensor) {
+        let layout = self.layout();
+        let (scores, hidden) = kernel::forward(f32_slice(&self.x), params, layout);
+        let n = layout.dims.n;
+        (
+            flex_tensor(scores, Shape::new([n, layout.classes])),
+            flex_tensor(hidden, Shape::new([n, layout.features()])),
+        )
+    }
+}
+
+impl ConvHeadOps for Flex {
+    fn sum_conv_relu_linear(
+        x: FlexTensor,
+        conv_weight: FlexTensor,
+        conv_bias: FlexTensor,
+        fc_weight: FlexTensor,
+        fc_bias: FlexTensor,
+    ) -> FlexTensor {
+        let inputs = Inputs::new([&x, &conv_weight, &conv_bias, &fc_weight, &fc_bias]);
+        inputs.forward(&inputs.params()).0
+    }
+}
+
+/// What the backward pass keeps: the inputs (shared buffers), the Linear weight transposed
+/// and the hidden activations.
+#[derive(Debug, Clone)]
+struct Saved {
+    inputs: Inputs,
+    fc_weight_t: Vec<f32>,
+    hidden: FlexTensor,
+}
+
+#[derive(Debug)]
+struct ConvHeadBackward;
+
+impl Backward<Flex, 5> for ConvHeadBackward {
+    type State = Saved;
+
+    fn backward(self, ops: Ops<Saved, 5>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_conv_w, node_conv_b, node_fc_w, node_fc_b] = ops.parents;
+        assert!(
+            node_x.is_none(),
+            "sum_conv_relu_linear does not differentiate its input frames"
+        );
+        let grad = contiguous(&grads.consume::<Flex>(&ops.node));
+        let Saved {
+            inputs,
+            fc_weight_t,
+            hidden,
+        } = ops.state;
+        let layout = inputs.layout();
+        let d = layout.dims;
+        let params = Params {
+            fc_weight_t,
+            ..inputs.params_without_linear()
+        };
+        let gradients = kernel::backward(
+            f32_slice(&inputs.x),
+            &params,
+            f32_slice(&hidden),
+            f32_slice(&grad),
+            layout,
+        );
+        let registered = [
+            (node_conv_w, gradients.conv_weight, vec![d.co, d.ci, 3, 3]),
+            (node_conv_b, gradients.conv_bias, vec![d.co]),
+            (
+                node_fc_w,
+                gradients.fc_weight,
+                vec![layout.features(), layout.classes],
+            ),
+            (node_fc_b, gradients.fc_bias, vec![layout.classes]),
+        ];
+        for (node, values, shape) in registered {
+            if let Some(node) = node {
+                grads.register::<Flex>(node.id, flex_tensor(values, Shape::from(shape)));
+            }
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> ConvHeadOps for Autodiff<Flex, C> {
+    fn sum_conv_relu_linear(
+        x: FloatTensor<Self>,
+        conv_weight: FloatTensor<Self>,
+        conv_bias: FloatTensor<Self>,
+        fc_weight: FloatTensor<Self>,
+        fc_bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let inputs = Inputs::new([
+            x.primitive(),
+            conv_weight.primitive(),
+            conv_bias.primitive(),
+            fc_weight.primitive(),
+            fc_bias.primitive(),
+        ]);
+        let params = inputs.params();
+        let (scores, hidden) = inputs.forward(&params);
+        let fc_weight_t = params.fc_weight_t;
+        match ConvHeadBackward
+            .prepare::<C>([
+                x.node(),
+                conv_weight.node(),
+                conv_bias.node(),
+                fc_weight.node(),
+                fc_bias.node(),
+            ])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let saved = Saved {
+                    inputs,
+                    fc_weight_t,
+                    hidden,
+                };
+                prep.finish(saved, scores)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(scores),
+        }
+    }
+}
