@@ -64,7 +64,11 @@ pub struct SparseSeedSnn {
     /// neighbouring output pixels (channel-last) and scatter as one contiguous add.
     conv_weight: Vec<f32>,
     conv_bias: Vec<f32>,
-    /// Linear weight `[features, classes]`, features in PyTorch's `(channel, y, x)` order.
+    /// The conv bias repeated for every pixel of a row (`[w, out]`), as the neurons of a row
+    /// are laid out.
+    bias_row: Vec<f32>,
+    /// Linear weight rows in the neurons' channel-last order `[h, w, out, classes]` (PyTorch
+    /// flattens `(out, h, w)`): the spikes of one row of pixels read neighbouring rows.
     fc_weight: Vec<f32>,
     fc_bias: Vec<f32>,
 }
@@ -136,8 +140,14 @@ impl SparseSeedSnn {
             h,
             w,
             conv_weight,
+            bias_row: conv_bias.repeat(w),
             conv_bias,
-            fc_weight: values(net.fc.weight.val().flatten(0, 1)),
+            fc_weight: channel_last_rows(
+                &values(net.fc.weight.val().flatten(0, 1)),
+                channels,
+                h * w,
+                classes,
+            ),
             fc_bias,
         })
     }
@@ -195,6 +205,17 @@ impl SparseSeedSnn {
     }
 }
 
+/// The Linear weight's rows `[channels·plane, classes]` in PyTorch's `(channel, pixel)` order,
+/// reordered to `(pixel, channel)`.
+fn channel_last_rows(weight: &[f32], channels: usize, plane: usize, classes: usize) -> Vec<f32> {
+    let mut reordered = vec![0.0; weight.len()];
+    for (feature, row) in weight.chunks_exact(classes).enumerate() {
+        let (channel, pixel) = (feature / plane, feature % plane);
+        reordered[(pixel * channels + channel) * classes..][..classes].copy_from_slice(row);
+    }
+    reordered
+}
+
 /// One sample's working memory: currents `[h+2, w+2, channels]` (a border that scattered
 /// events may write to and nothing reads, so the scatter needs no bounds checks) and
 /// potentials `[h, w, channels]`.
@@ -243,37 +264,25 @@ fn sample_forward<'a, R: ChargeRule>(
                 // y + 2 − kh; its three taps to padded columns x, x + 1, x + 2.
                 for (kh, taps) in kernel.chunks_exact(3 * channels).enumerate() {
                     let start = (y + 2 - kh) * padded_row + x * channels;
-                    let out = &mut scratch.current[start..][..3 * channels];
-                    if value == 1.0 {
-                        out.iter_mut().zip(taps).for_each(|(o, &k)| *o += k);
-                    } else {
-                        out.iter_mut().zip(taps).for_each(|(o, &k)| *o += value * k);
-                    }
+                    scatter_row(&mut scratch.current[start..][..3 * channels], taps, value);
                 }
             }
         }
         for (y, v_row) in scratch.v.chunks_exact_mut(w * channels).enumerate() {
             let current_row =
                 &mut scratch.current[(y + 1) * padded_row + channels..][..w * channels];
-            for (x, (v, currents)) in v_row
-                .chunks_exact_mut(channels)
-                .zip(current_row.chunks_exact_mut(channels))
-                .enumerate()
-            {
-                let p = y * w + x;
-                let groups = v
-                    .chunks_mut(MASK_BITS)
-                    .zip(currents.chunks_mut(MASK_BITS))
-                    .zip(net.conv_bias.chunks(MASK_BITS));
-                for (group, ((v, currents), bias)) in groups.enumerate() {
-                    let mut fired = step_neurons(rule, dynamics, (v, currents), bias);
-                    while fired != 0 {
-                        let o = group * MASK_BITS + fired.trailing_zeros() as usize;
-                        fired &= fired - 1;
-                        counts.spikes += 1;
-                        let row = &net.fc_weight[(o * plane + p) * classes..][..classes];
-                        scores.iter_mut().zip(row).for_each(|(s, &k)| *s += k);
-                    }
+            let groups = v_row
+                .chunks_mut(MASK_BITS)
+                .zip(current_row.chunks_mut(MASK_BITS))
+                .zip(net.bias_row.chunks(MASK_BITS));
+            for (group, ((v, currents), bias)) in groups.enumerate() {
+                let mut fired = step_neurons(rule, dynamics, (v, currents), bias);
+                while fired != 0 {
+                    let j = group * MASK_BITS + fired.trailing_zeros() as usize;
+                    fired &= fired - 1;
+                    counts.spikes += 1;
+                    let row = &net.fc_weight[(y * w * channels + j) * classes..][..classes];
+                    scores.iter_mut().zip(row).for_each(|(s, &k)| *s += k);
                 }
             }
         }
@@ -285,14 +294,32 @@ fn sample_forward<'a, R: ChargeRule>(
     counts
 }
 
-/// One step of up to [`MASK_BITS`] neurons of one pixel: their spikes as a bit mask, the
-/// currents back to `bias` for the next frame. Its own function so that its slices are known
-/// not to alias: the loop vectorises, the mask included.
+/// One step of up to [`MASK_BITS`] neurons: their spikes as a bit mask, the currents back
+/// to `bias` for the next frame. Full groups take a fixed-length path (whole registers, the
+/// mask from one compare); its slices are known not to alias, so the loops vectorise.
 #[inline(always)]
 fn step_neurons<R: ChargeRule>(
     rule: R,
     dynamics: Dynamics,
     (v, currents): (&mut [f32], &mut [f32]),
+    bias: &[f32],
+) -> u32 {
+    match (
+        <&mut [f32; MASK_BITS]>::try_from(&mut *v),
+        <&mut [f32; MASK_BITS]>::try_from(&mut *currents),
+        <&[f32; MASK_BITS]>::try_from(bias),
+    ) {
+        (Ok(v), Ok(currents), Ok(bias)) => step_group(rule, dynamics, v, currents, bias),
+        _ => step_group(rule, dynamics, v, currents, bias),
+    }
+}
+
+#[inline(always)]
+fn step_group<R: ChargeRule>(
+    rule: R,
+    dynamics: Dynamics,
+    v: &mut [f32],
+    currents: &mut [f32],
     bias: &[f32],
 ) -> u32 {
     let len = v.len().min(MASK_BITS);
@@ -305,6 +332,30 @@ fn step_neurons<R: ChargeRule>(
         fired |= u32::from(spike != 0.0) << j;
     }
     fired
+}
+
+/// `out += value · taps`, without the multiplication for a single event (`value` = 1). The
+/// seed SNN's rows (3 taps × 32 channels) take a fixed-length path the compiler unrolls into
+/// whole registers.
+#[inline(always)]
+fn scatter_row(out: &mut [f32], taps: &[f32], value: f32) {
+    const SEED_ROW: usize = 3 * 32;
+    match (
+        <&mut [f32; SEED_ROW]>::try_from(&mut *out),
+        <&[f32; SEED_ROW]>::try_from(taps),
+    ) {
+        (Ok(out), Ok(taps)) => add_scaled(out, taps, value),
+        _ => add_scaled(out, taps, value),
+    }
+}
+
+#[inline(always)]
+fn add_scaled(out: &mut [f32], taps: &[f32], value: f32) {
+    if value == 1.0 {
+        out.iter_mut().zip(taps).for_each(|(o, &k)| *o += k);
+    } else {
+        out.iter_mut().zip(taps).for_each(|(o, &k)| *o += value * k);
+    }
 }
 
 /// Bits of a spike or event mask.
