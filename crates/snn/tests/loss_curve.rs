@@ -1,0 +1,107 @@
+//! The seed SNN's loss curve against SpikingJelly's: 30 SGD steps from SpikingJelly's own
+//! initialisation on the same synthetic event frames give the same losses, step by step
+//! (`tests/fixtures/spikingjelly_loss_curve`, written by `scripts/spikingjelly_loss_curve.py`).
+
+use std::path::PathBuf;
+
+use burn::module::Param;
+use burn::tensor::{Device, Tensor, TensorData};
+use serde_json::Value;
+use snn::model::{NetKind, SeedNetConfig};
+use snn::train::data::Batch;
+use snn::train::{TrainConfig, train_step};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/spikingjelly_loss_curve")
+        .join(name)
+}
+
+fn npy(name: &str) -> (Vec<f32>, Vec<usize>) {
+    let bytes = std::fs::read(fixture(name)).unwrap();
+    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+    let shape = npy.shape().iter().map(|&d| d as usize).collect();
+    (npy.into_vec::<f32>().unwrap(), shape)
+}
+
+/// The script's SplitMix64 event counts: `max(0, (z >> 40) mod 8 − 4)`.
+fn splitmix_counts(seed: u64, count: usize) -> Vec<f32> {
+    let mut state = seed;
+    (0..count)
+        .map(|_| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            ((z >> 40) % 8).saturating_sub(4) as f32
+        })
+        .collect()
+}
+
+#[test]
+fn thirty_sgd_steps_follow_spikingjelly_loss_curve() {
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("losses.json")).unwrap()).unwrap();
+    let shape = &record["shape"];
+    let get = |key: &str| shape[key].as_u64().unwrap() as usize;
+    let (t, b, ci, h, w, classes) = (
+        get("T"),
+        get("B"),
+        get("in_channels"),
+        get("h"),
+        get("w"),
+        get("classes"),
+    );
+    let expected: Vec<f64> = record["losses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+
+    let device = Device::flex().autodiff();
+    let config = SeedNetConfig {
+        channels: get("channels"),
+        ..SeedNetConfig::seed(NetKind::Snn, classes, (h, w))
+    };
+    let mut net = config.init(0, &device).unwrap();
+    let param = |name: &str| {
+        let (values, shape) = npy(name);
+        TensorData::new(values, shape)
+    };
+    net.conv.weight = Param::from_data(param("init_conv.weight.npy"), &device);
+    net.conv.bias = Some(Param::from_data(param("init_conv.bias.npy"), &device));
+    let (fc, fc_shape) = npy("init_fc.weight.npy");
+    let fc_t: Vec<f32> = (0..fc_shape[1])
+        .flat_map(|i| (0..fc_shape[0]).map(move |o| (o, i)))
+        .map(|(o, i)| fc[o * fc_shape[1] + i])
+        .collect();
+    net.fc.weight = Param::from_data(TensorData::new(fc_t, [fc_shape[1], fc_shape[0]]), &device);
+    net.fc.bias = Some(Param::from_data(param("init_fc.bias.npy"), &device));
+
+    let train = TrainConfig::default();
+    let mut optimizer = train.optimizer.build();
+    for (step, &expected) in expected.iter().enumerate() {
+        // Drawn [B, T, C, h, w], fed time first.
+        let frames: Tensor<5> = Tensor::from_data(
+            TensorData::new(
+                splitmix_counts(step as u64, b * t * ci * h * w),
+                [b, t, ci, h, w],
+            ),
+            &device,
+        );
+        let batch = Batch {
+            frames: frames.swap_dims(0, 1),
+            labels: (0..b).map(|n| n % classes).collect(),
+        };
+        let result = train_step(net, &mut optimizer, &train, batch).unwrap();
+        let relative = (result.loss - expected).abs() / expected;
+        assert!(
+            relative < 1e-5,
+            "step {step}: loss {} where SpikingJelly has {expected} (relative difference {relative:e})",
+            result.loss
+        );
+        net = result.model;
+    }
+}
