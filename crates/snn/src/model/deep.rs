@@ -8,7 +8,6 @@
 //! to the mean over T of its T outputs, by linearity).
 
 use burn::module::{Module, Param};
-use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
@@ -17,6 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use super::{Classifier, ModelError, uniform, uniform_values};
 use crate::conv::conv3x3;
 use crate::neuron::{NeuronConfig, SpikingNeuron};
+use crate::pool::max_pool2x2;
 
 /// The settings of a [`DeepSnn`].
 #[derive(Debug, Clone, PartialEq)]
@@ -81,7 +81,6 @@ impl DeepSnnConfig {
                 conv: uniform(&mut rng, [out_channels, in_channels, 3, 3], bound, device),
                 norm: BatchNormConfig::new(out_channels).init(device),
                 neuron: self.neuron.init(device)?,
-                pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
             });
             in_channels = out_channels;
         }
@@ -106,7 +105,7 @@ impl DeepSnnConfig {
     }
 }
 
-/// `Conv3×3 (no bias) → BatchNorm → neuron → MaxPool2`.
+/// `Conv3×3 (no bias) → BatchNorm → neuron → MaxPool2` (the pooling is [`max_pool2x2`]).
 #[derive(Module, Debug)]
 pub struct SpikingConvBlock {
     /// Convolution weight `[out, in, 3, 3]`.
@@ -115,8 +114,6 @@ pub struct SpikingConvBlock {
     pub norm: BatchNorm,
     /// The multi-step neuron layer.
     pub neuron: SpikingNeuron,
-    /// 2×2 max pooling, stride 2.
-    pub pool: MaxPool2d,
 }
 
 /// The deeper SNN; see the module documentation.
@@ -151,7 +148,7 @@ impl DeepSnn {
                 .neuron
                 .forward(currents.reshape([t, n, channels, h, w]))?
                 .reshape([frames, channels, h, w]);
-            x = block.pool.forward(spikes);
+            x = max_pool2x2(spikes);
         }
         let [_, channels, h, w] = x.dims();
         let features = channels * h * w;

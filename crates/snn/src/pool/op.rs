@@ -1,0 +1,167 @@
+//! The pooling as a burn backend extension: Flex forward, `Autodiff<Flex>` backward.
+
+use std::sync::Arc;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::{
+    Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension, tensor::FloatTensor,
+};
+use burn::tensor::{Shape, Tensor};
+use rayon::prelude::*;
+
+use crate::flex::{contiguous, dims, f32_slice, flex_tensor};
+
+/// The backend extension behind [`max_pool2x2`](super::max_pool2x2).
+#[backend_extension(Flex, Autodiff)]
+pub trait PoolOps: Backend {
+    /// `[N, C, h, w]` → `[N, C, h/2, w/2]`, 2×2 windows, stride 2.
+    fn max_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+/// Calls the op on high-level tensors.
+pub fn max_pool2x2(x: Tensor<4>) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as PoolOps>::max_pool2x2(x.into_dispatch()))
+}
+
+/// One input plane's size and its pooled size.
+#[derive(Debug, Clone, Copy)]
+struct Planes {
+    count: usize,
+    h: usize,
+    w: usize,
+}
+
+impl Planes {
+    fn of(x: &FlexTensor) -> Self {
+        let d = dims(x);
+        Self {
+            count: d[0] * d[1],
+            h: d[2],
+            w: d[3],
+        }
+    }
+
+    fn out_shape(&self, x: &FlexTensor) -> Shape {
+        let d = dims(x);
+        Shape::new([d[0], d[1], self.h / 2, self.w / 2])
+    }
+}
+
+/// The pooled values and, per output, which of its window's four inputs won (row-major).
+fn forward(x: &FlexTensor) -> (FlexTensor, Vec<u8>) {
+    let planes = Planes::of(x);
+    let x = contiguous(x);
+    let (oh, ow) = (planes.h / 2, planes.w / 2);
+    let mut out = vec![0.0f32; planes.count * oh * ow];
+    let mut winners = vec![0u8; out.len()];
+    if !out.is_empty() {
+        out.par_chunks_mut(oh * ow)
+            .zip(winners.par_chunks_mut(oh * ow))
+            .zip(f32_slice(&x).par_chunks(planes.h * planes.w))
+            .for_each(|((out, winners), plane)| pool_plane(plane, planes, out, winners));
+    }
+    let shape = planes.out_shape(&x);
+    (flex_tensor(out, shape), winners)
+}
+
+/// One plane: strict `>` keeps the first maximum; a NaN wins (PyTorch's CPU rule).
+fn pool_plane(plane: &[f32], planes: Planes, out: &mut [f32], winners: &mut [u8]) {
+    let w = planes.w;
+    let ow = w / 2;
+    for (oy, (out, winners)) in out
+        .chunks_exact_mut(ow)
+        .zip(winners.chunks_exact_mut(ow))
+        .enumerate()
+    {
+        let (top, bottom) = (&plane[2 * oy * w..][..w], &plane[(2 * oy + 1) * w..][..w]);
+        for (ox, (value, winner)) in out.iter_mut().zip(winners.iter_mut()).enumerate() {
+            let window = [
+                top[2 * ox],
+                top[2 * ox + 1],
+                bottom[2 * ox],
+                bottom[2 * ox + 1],
+            ];
+            let (mut best, mut at) = (window[0], 0u8);
+            for (k, &v) in window.iter().enumerate().skip(1) {
+                if v > best || v.is_nan() && !best.is_nan() {
+                    (best, at) = (v, k as u8);
+                }
+            }
+            *value = best;
+            *winner = at;
+        }
+    }
+}
+
+impl PoolOps for Flex {
+    fn max_pool2x2(x: FlexTensor) -> FlexTensor {
+        forward(&x).0
+    }
+}
+
+/// What the backward pass keeps: the input's shape and the winners.
+#[derive(Debug, Clone)]
+struct Saved {
+    input_shape: Shape,
+    planes: Planes,
+    winners: Arc<Vec<u8>>,
+}
+
+#[derive(Debug)]
+struct PoolBackward;
+
+impl Backward<Flex, 1> for PoolBackward {
+    type State = Saved;
+
+    fn backward(self, ops: Ops<Saved, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node] = ops.parents;
+        let grad = contiguous(&grads.consume::<Flex>(&ops.node));
+        let Some(node) = node else { return };
+        let Saved {
+            input_shape,
+            planes,
+            winners,
+        } = ops.state;
+        let (w, oh, ow) = (planes.w, planes.h / 2, planes.w / 2);
+        let mut grad_x = vec![0.0f32; planes.count * planes.h * planes.w];
+        if oh * ow > 0 {
+            grad_x
+                .par_chunks_mut(planes.h * w)
+                .zip(f32_slice(&grad).par_chunks(oh * ow))
+                .zip(winners.par_chunks(oh * ow))
+                .for_each(|((grad_x, grad), winners)| {
+                    for (index, (&g, &winner)) in grad.iter().zip(winners).enumerate() {
+                        let (oy, ox) = (index / ow, index % ow);
+                        let (dy, dx) = (usize::from(winner / 2), usize::from(winner % 2));
+                        grad_x[(2 * oy + dy) * w + 2 * ox + dx] = g;
+                    }
+                });
+        }
+        grads.register::<Flex>(node.id, flex_tensor(grad_x, input_shape));
+    }
+}
+
+impl<C: CheckpointStrategy> PoolOps for Autodiff<Flex, C> {
+    fn max_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        let (out, winners) = forward(x.primitive());
+        match PoolBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let saved = Saved {
+                    input_shape: x.primitive().shape(),
+                    planes: Planes::of(x.primitive()),
+                    winners: Arc::new(winners),
+                };
+                prep.finish(saved, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+}
