@@ -9,7 +9,6 @@ use burn::module::Param;
 use burn::nn::Linear;
 use burn::tensor::{Device, Tensor, TensorData};
 use common::{assert_close, uniform, values};
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use snn::conv_head::{composed, sum_conv_relu_linear};
 
 /// `[T, N, Ci, h, w]`, `Co`, classes.
@@ -93,12 +92,7 @@ fn seed_shape_equals_the_composition() {
 
 #[test]
 fn random_shapes_equal_the_composition() {
-    let config = Config {
-        cases: 24,
-        ..Config::default()
-    };
-    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[5; 32]);
-    let mut runner = TestRunner::new_with_rng(config, rng);
+    let mut runner = common::seeded_runner(24, 5);
     let shapes = (
         1usize..5,
         1usize..6,
@@ -132,13 +126,7 @@ fn results_do_not_depend_on_the_thread_count() {
         classes: 4,
         seed: 8,
     };
-    let on = |threads: usize| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| run(true, case))
-    };
+    let on = |threads: usize| common::on_threads(threads, || run(true, case));
     assert!(
         on(1) == on(3),
         "fused CNN results differ between 1 and 3 threads"

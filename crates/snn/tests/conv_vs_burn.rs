@@ -6,7 +6,6 @@ mod common;
 use burn::tensor::{Device, Tensor, TensorData};
 use common::{assert_close, uniform, values};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use snn::conv::{ConvImplementation, conv3x3_with};
 
 /// Forward and all gradients of one implementation for `loss = Σ out · upstream`.
@@ -73,12 +72,7 @@ fn seed_layer_shape_matches_burn() {
 
 #[test]
 fn random_shapes_match_burn() {
-    let config = Config {
-        cases: 24,
-        ..Config::default()
-    };
-    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]);
-    let mut runner = TestRunner::new_with_rng(config, rng);
+    let mut runner = common::seeded_runner(24, 7);
     let shapes = (
         1usize..5,
         1usize..5,
@@ -102,11 +96,9 @@ fn random_shapes_match_burn() {
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
     let on = |threads: usize| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| run(ConvImplementation::Fused, [37, 3, 5, 9, 11], 5, true))
+        common::on_threads(threads, || {
+            run(ConvImplementation::Fused, [37, 3, 5, 9, 11], 5, true)
+        })
     };
     assert!(
         on(1) == on(3),

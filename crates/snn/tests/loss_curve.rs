@@ -2,6 +2,8 @@
 //! initialisation on the same synthetic event frames give the same losses, step by step
 //! (`tests/fixtures/spikingjelly_loss_curve`, written by `scripts/spikingjelly_loss_curve.py`).
 
+mod common;
+
 use std::path::PathBuf;
 
 use burn::module::Param;
@@ -26,16 +28,9 @@ fn npy(name: &str) -> (Vec<f32>, Vec<usize>) {
 
 /// The script's SplitMix64 event counts: `max(0, (z >> 40) mod 8 − 4)`.
 fn splitmix_counts(seed: u64, count: usize) -> Vec<f32> {
-    let mut state = seed;
-    (0..count)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            ((z >> 40) % 8).saturating_sub(4) as f32
-        })
+    common::splitmix64(seed)
+        .take(count)
+        .map(|z| ((z >> 40) % 8).saturating_sub(4) as f32)
         .collect()
 }
 

@@ -8,7 +8,6 @@ mod common;
 use burn::tensor::{Device, Tensor, TensorData};
 use common::{assert_close, uniform, values};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use snn::spiking_conv::{composed, conv3x3_spike_rates};
 use snn::{Implementation, NeuronConfig, Reset, SpikingNeuron, Surrogate};
 
@@ -135,12 +134,7 @@ fn seed_layer_equals_the_composition() {
 
 #[test]
 fn random_layers_equal_the_composition() {
-    let config = Config {
-        cases: 32,
-        ..Config::default()
-    };
-    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[3; 32]);
-    let mut runner = TestRunner::new_with_rng(config, rng);
+    let mut runner = common::seeded_runner(32, 3);
     let shapes = (
         1usize..6,
         1usize..4,
@@ -175,13 +169,7 @@ fn results_do_not_depend_on_the_thread_count() {
         seed: 5,
         track_input: true,
     };
-    let on = |threads: usize| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| run(Layer::Fused, &neuron, case))
-    };
+    let on = |threads: usize| common::on_threads(threads, || run(Layer::Fused, &neuron, case));
     assert!(
         on(1) == on(3),
         "fused layer results differ between 1 and 3 threads"

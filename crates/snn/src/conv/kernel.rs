@@ -76,8 +76,15 @@ pub fn backward_weight(x: &[f32], grad: &[f32], dims: Dims) -> (Vec<f32>, Vec<f3
             sums
         })
         .collect();
-    let mut sums = vec![0.0f64; taps + dims.co];
-    for partial in &partials {
+    weight_and_bias(&partials, taps)
+}
+
+/// Adds per-task `f64` sums of `[weight taps; bias]` in task order (so that the result does
+/// not depend on how the tasks were scheduled) and splits them into the `f32` weight
+/// (`taps` values) and bias gradients.
+pub(crate) fn weight_and_bias(partials: &[Vec<f64>], taps: usize) -> (Vec<f32>, Vec<f32>) {
+    let mut sums = vec![0.0f64; partials.first().map_or(taps, Vec::len)];
+    for partial in partials {
         sums.iter_mut().zip(partial).for_each(|(a, b)| *a += b);
     }
     let (weight, bias) = sums.split_at(taps);

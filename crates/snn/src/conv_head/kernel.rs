@@ -12,7 +12,7 @@
 use multiversion::multiversion;
 use rayon::prelude::*;
 
-use crate::conv::kernel::{Dims, TapSums, output_plane, pad};
+use crate::conv::kernel::{Dims, TapSums, output_plane, pad, weight_and_bias};
 
 /// The sizes of one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,14 +201,10 @@ pub fn backward(
             },
         )
         .collect();
-    let mut sums = vec![0.0f64; conv_len + d.co];
-    for partial in &partials {
-        sums.iter_mut().zip(partial).for_each(|(a, b)| *a += b);
-    }
-    let (conv_weight, conv_bias) = sums.split_at(conv_len);
+    let (conv_weight, conv_bias) = weight_and_bias(&partials, conv_len);
     Gradients {
-        conv_weight: conv_weight.iter().map(|&v| v as f32).collect(),
-        conv_bias: conv_bias.iter().map(|&v| v as f32).collect(),
+        conv_weight,
+        conv_bias,
         fc_weight: fc_weight_gradient(hidden, grad, layout),
         fc_bias: (0..classes)
             .map(|c| {

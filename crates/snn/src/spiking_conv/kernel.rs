@@ -12,7 +12,7 @@
 use multiversion::multiversion;
 use rayon::prelude::*;
 
-use crate::conv::kernel::{Dims, TapSums, output_plane, pad};
+use crate::conv::kernel::{Dims, TapSums, output_plane, pad, weight_and_bias};
 use crate::neuron::dynamics::{ChargeRule, Dynamics, with_charge_rule};
 use crate::surrogate::with_derivative;
 
@@ -177,15 +177,8 @@ pub fn backward(
                 .collect()
         })
     });
-    let mut sums = vec![0.0f64; weight_len + d.co];
-    for partial in &partials {
-        sums.iter_mut().zip(partial).for_each(|(a, b)| *a += b);
-    }
-    let (weight, bias) = sums.split_at(weight_len);
-    Gradients {
-        weight: weight.iter().map(|&v| v as f32).collect(),
-        bias: bias.iter().map(|&v| v as f32).collect(),
-    }
+    let (weight, bias) = weight_and_bias(&partials, weight_len);
+    Gradients { weight, bias }
 }
 
 /// One sample's backward pass: per output channel, recompute `H` for all steps, run the

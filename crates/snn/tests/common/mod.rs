@@ -45,18 +45,34 @@ pub fn load_tensor(entry: &Value, device: &Device) -> Tensor<2> {
 /// `n` deterministic pseudo-random values, uniform in `[low, high)` (SplitMix64), so that
 /// inputs do not depend on a backend's random generator or thread count.
 pub fn uniform(seed: u64, n: usize, low: f32, high: f32) -> Vec<f32> {
-    let mut state = seed;
-    (0..n)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
+    splitmix64(seed)
+        .take(n)
+        .map(|z| {
             let unit = (z >> 40) as f32 / (1u64 << 24) as f32;
             low + (high - low) * unit
         })
         .collect()
+}
+
+/// The SplitMix64 stream seeded with `seed`.
+pub fn splitmix64(seed: u64) -> impl Iterator<Item = u64> {
+    let mut state = seed;
+    std::iter::repeat_with(move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    })
+}
+
+/// `f()` on a rayon pool of `threads` threads.
+pub fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
 }
 
 /// The values of a tensor.
@@ -138,4 +154,18 @@ pub fn neuron_config_of(case: &Value) -> NeuronConfig {
             &params["surrogate_params"],
         ),
     }
+}
+
+/// A proptest runner for `cases` cases whose random stream is fixed by `seed`, so that a
+/// failure reproduces.
+pub fn seeded_runner(cases: u32, seed: u8) -> proptest::test_runner::TestRunner {
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let config = Config {
+        cases,
+        ..Config::default()
+    };
+    TestRunner::new_with_rng(
+        config,
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]),
+    )
 }
