@@ -9,7 +9,7 @@
 //! - [`sparse`]: event-driven inference of a trained seed SNN (work per event and spike).
 //! - [`conv_head`]: the seed CNN (T-sum → conv → ReLU → Linear) as one fused op.
 //! - [`pool`]: 2×2 max pooling as a fused op (PyTorch's tie rule), for the deep SNN.
-//! - [`model`]: the seed report's SNN and CNN.
+//! - [`model`]: the seed report's SNN and CNN, and a deeper SNN (`[Conv → BN → IF → MaxPool] × k`).
 //! - [`train`]: losses, optimisers, batches, the training loop, checkpoints and run records.
 //! - [`ops`]: synaptic-operation counts and energy estimates.
 //!
