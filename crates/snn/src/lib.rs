@@ -8,6 +8,7 @@
 //! - [`spiking_conv`]: the seed SNN's conv → neuron → mean-over-time layer as one fused op.
 //! - [`sparse`]: event-driven inference of a trained seed SNN (work per event and spike).
 //! - [`conv_head`]: the seed CNN (T-sum → conv → ReLU → Linear) as one fused op.
+//! - [`norm`]: training-mode batch normalisation as a fused op, for the deep SNN.
 //! - [`pool`]: 2×2 max pooling as a fused op (PyTorch's tie rule), for the deep SNN.
 //! - [`model`]: the seed report's SNN and CNN, and a deeper SNN (`[Conv → BN → IF → MaxPool] × k`).
 //! - [`train`]: losses, optimisers, batches, the training loop, checkpoints and run records.
@@ -23,6 +24,7 @@ mod flex;
 mod math;
 pub mod model;
 pub mod neuron;
+pub mod norm;
 pub mod ops;
 pub mod pool;
 pub mod sparse;

@@ -16,6 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use super::{Classifier, ModelError, uniform, uniform_values};
 use crate::conv::conv3x3;
 use crate::neuron::{NeuronConfig, SpikingNeuron};
+use crate::norm::batch_norm_layer;
 use crate::pool::max_pool2x2;
 
 /// The settings of a [`DeepSnn`].
@@ -142,7 +143,7 @@ impl DeepSnn {
         }
         let mut x = frames.reshape([t * n, c, h, w]);
         for block in &self.blocks {
-            let currents = block.norm.forward(conv3x3(x, block.conv.val(), None));
+            let currents = batch_norm_layer(&block.norm, conv3x3(x, block.conv.val(), None));
             let [frames, channels, h, w] = currents.dims();
             let spikes = block
                 .neuron

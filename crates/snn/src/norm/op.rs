@@ -1,0 +1,244 @@
+//! The normalisation as a burn backend extension: Flex forward, `Autodiff<Flex>` backward.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::{
+    Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension, tensor::FloatTensor,
+};
+use burn::tensor::{Shape, Tensor};
+use rayon::prelude::*;
+
+use crate::flex::{contiguous, dims, f32_slice, flex_tensor};
+
+/// The backend extension behind [`batch_norm_train`](super::batch_norm_train).
+#[backend_extension(Flex, Autodiff)]
+pub trait NormOps: Backend {
+    /// `x: [B, C, h, w]` → one flat tensor: the normalised output (`B·C·h·w` values), then
+    /// the `C` batch means, then the `C` biased variances.
+    fn batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self>;
+}
+
+/// Calls the op on high-level tensors.
+pub fn batch_norm_train(
+    x: Tensor<4>,
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    epsilon: f64,
+) -> Tensor<1> {
+    Tensor::from_dispatch(<Dispatch as NormOps>::batch_norm_train(
+        x.into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        epsilon,
+    ))
+}
+
+/// `[B, C, h·w]` sizes.
+#[derive(Debug, Clone, Copy)]
+struct Sizes {
+    batch: usize,
+    channels: usize,
+    plane: usize,
+}
+
+impl Sizes {
+    fn of(x: &FlexTensor) -> Self {
+        let d = dims(x);
+        Self {
+            batch: d[0],
+            channels: d[1],
+            plane: d[2..].iter().product(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.batch * self.channels * self.plane
+    }
+
+    /// Values per channel.
+    fn count(&self) -> f64 {
+        (self.batch * self.plane) as f64
+    }
+
+    /// Channel `c`'s pieces of a `[B, C, plane]` buffer, grouped per channel so that channels
+    /// can be written from different threads.
+    fn per_channel<'a>(&self, data: &'a mut [f32]) -> Vec<Vec<&'a mut [f32]>> {
+        let mut channels: Vec<Vec<&mut [f32]>> = (0..self.channels).map(|_| Vec::new()).collect();
+        for (index, piece) in data.chunks_exact_mut(self.plane).enumerate() {
+            channels[index % self.channels].push(piece);
+        }
+        channels
+    }
+
+    /// Channel `c`'s pieces of a read-only `[B, C, plane]` buffer.
+    fn pieces<'a>(&self, data: &'a [f32], c: usize) -> impl Iterator<Item = &'a [f32]> + 'a {
+        let (channels, plane) = (self.channels, self.plane);
+        (0..self.batch).map(move |b| &data[(b * channels + c) * plane..][..plane])
+    }
+}
+
+/// Per channel: the mean and biased variance (summed in `f64`), then the output.
+fn forward(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, epsilon: f64) -> FlexTensor {
+    let sizes = Sizes::of(x);
+    let (x, gamma, beta) = (contiguous(x), contiguous(gamma), contiguous(beta));
+    let (x, gamma, beta) = (f32_slice(&x), f32_slice(&gamma), f32_slice(&beta));
+    let mut flat = vec![0.0f32; sizes.len() + 2 * sizes.channels];
+    let (out, stats) = flat.split_at_mut(sizes.len());
+    let computed: Vec<(f32, f32)> = sizes
+        .per_channel(out)
+        .into_par_iter()
+        .enumerate()
+        .map(|(c, out)| {
+            let sum: f64 = sizes.pieces(x, c).flatten().map(|&v| f64::from(v)).sum();
+            let mean = sum / sizes.count();
+            let squares: f64 = sizes
+                .pieces(x, c)
+                .flatten()
+                .map(|&v| (f64::from(v) - mean).powi(2))
+                .sum();
+            let variance = squares / sizes.count();
+            let scale = (f64::from(gamma[c]) / (variance + epsilon).sqrt()) as f32;
+            let shift = beta[c] - mean as f32 * scale;
+            for (out, x) in out.into_iter().zip(sizes.pieces(x, c)) {
+                out.iter_mut()
+                    .zip(x)
+                    .for_each(|(o, &v)| *o = v * scale + shift);
+            }
+            (mean as f32, variance as f32)
+        })
+        .collect();
+    let (means, variances) = stats.split_at_mut(sizes.channels);
+    for ((mean, variance), (m, v)) in means.iter_mut().zip(variances.iter_mut()).zip(computed) {
+        (*mean, *variance) = (m, v);
+    }
+    flex_tensor(flat, Shape::new([sizes.len() + 2 * sizes.channels]))
+}
+
+impl NormOps for Flex {
+    fn batch_norm_train(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        epsilon: f64,
+    ) -> FlexTensor {
+        forward(&x, &gamma, &beta, epsilon)
+    }
+}
+
+/// What the backward pass keeps: the input, γ, ε and the statistics (from the output).
+#[derive(Debug, Clone)]
+struct Saved {
+    x: FlexTensor,
+    gamma: FlexTensor,
+    stats: Vec<f32>,
+    epsilon: f64,
+}
+
+#[derive(Debug)]
+struct NormBackward;
+
+impl Backward<Flex, 3> for NormBackward {
+    type State = Saved;
+
+    fn backward(self, ops: Ops<Saved, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_gamma, node_beta] = ops.parents;
+        let grad = contiguous(&grads.consume::<Flex>(&ops.node));
+        let Saved {
+            x,
+            gamma,
+            stats,
+            epsilon,
+        } = ops.state;
+        let sizes = Sizes::of(&x);
+        let shape = x.shape();
+        let (x, gamma) = (contiguous(&x), contiguous(&gamma));
+        let (x, gamma) = (f32_slice(&x), f32_slice(&gamma));
+        // Only the output part carries a gradient: the statistics are returned detached.
+        let dy = &f32_slice(&grad)[..sizes.len()];
+        let (means, variances) = stats.split_at(sizes.channels);
+        let mut grad_x = vec![0.0f32; sizes.len()];
+        let sums: Vec<(f32, f32)> = sizes
+            .per_channel(&mut grad_x)
+            .into_par_iter()
+            .enumerate()
+            .map(|(c, grad_x)| {
+                let (mean, inv_std) = (
+                    f64::from(means[c]),
+                    1.0 / (f64::from(variances[c]) + epsilon).sqrt(),
+                );
+                // Σ dy and Σ dy·x̂, x̂ = (x − mean)/σ.
+                let (mut sum_dy, mut sum_dy_xhat) = (0.0f64, 0.0f64);
+                for (dy, x) in sizes.pieces(dy, c).zip(sizes.pieces(x, c)) {
+                    for (&g, &v) in dy.iter().zip(x) {
+                        sum_dy += f64::from(g);
+                        sum_dy_xhat += f64::from(g) * (f64::from(v) - mean) * inv_std;
+                    }
+                }
+                // dx = γ/σ · (dy − Σdy/M − x̂·Σ(dy·x̂)/M).
+                let count = sizes.count();
+                let scale = f64::from(gamma[c]) * inv_std;
+                let (mean_dy, mean_dy_xhat) = (sum_dy / count, sum_dy_xhat / count);
+                for ((out, dy), x) in grad_x
+                    .into_iter()
+                    .zip(sizes.pieces(dy, c))
+                    .zip(sizes.pieces(x, c))
+                {
+                    for ((o, &g), &v) in out.iter_mut().zip(dy).zip(x) {
+                        let x_hat = (f64::from(v) - mean) * inv_std;
+                        *o = (scale * (f64::from(g) - mean_dy - x_hat * mean_dy_xhat)) as f32;
+                    }
+                }
+                (sum_dy_xhat as f32, sum_dy as f32)
+            })
+            .collect();
+        if let Some(node) = node_x {
+            grads.register::<Flex>(node.id, flex_tensor(grad_x, shape));
+        }
+        let channels = Shape::new([sizes.channels]);
+        if let Some(node) = node_gamma {
+            let grad_gamma = sums.iter().map(|&(g, _)| g).collect();
+            grads.register::<Flex>(node.id, flex_tensor(grad_gamma, channels.clone()));
+        }
+        if let Some(node) = node_beta {
+            let grad_beta = sums.iter().map(|&(_, b)| b).collect();
+            grads.register::<Flex>(node.id, flex_tensor(grad_beta, channels));
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> NormOps for Autodiff<Flex, C> {
+    fn batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self> {
+        let out = forward(x.primitive(), gamma.primitive(), beta.primitive(), epsilon);
+        match NormBackward
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let sizes = Sizes::of(x.primitive());
+                let stats = f32_slice(&out)[sizes.len()..].to_vec();
+                let saved = Saved {
+                    x: x.primitive().clone(),
+                    gamma: gamma.primitive().clone(),
+                    stats,
+                    epsilon,
+                };
+                prep.finish(saved, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+}
