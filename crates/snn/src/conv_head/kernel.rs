@@ -9,6 +9,8 @@
 //! in sample order. Per-sample `f64` sums are added in sample order: results do not depend
 //! on the thread count.
 
+use std::mem::MaybeUninit;
+
 use multiversion::multiversion;
 use rayon::prelude::*;
 
@@ -73,30 +75,47 @@ pub fn transpose(weight: &[f32], features: usize, classes: usize) -> Vec<f32> {
     t
 }
 
-/// Scores `[N, classes]` and hidden activations `[N, features]` of frames `x` (`[T, N, ci, h,
-/// w]`).
-pub fn forward(x: &[f32], params: &Params, layout: Layout) -> (Vec<f32>, Vec<f32>) {
+/// What [`forward`] computes.
+#[derive(Debug, Clone)]
+pub struct Forward {
+    /// `[N, classes]`.
+    pub scores: Vec<f32>,
+    /// The rectified hidden activations `[N, features]` (the backward pass needs them).
+    pub hidden: Vec<f32>,
+    /// Each sample's frames summed over T, zero-bordered: `[N, ci, h+2, w+2]` (the backward
+    /// pass's input).
+    pub padded: Vec<f32>,
+}
+
+/// Scores, hidden activations and summed frames of frames `x` (`[T, N, ci, h, w]`).
+pub fn forward(x: &[f32], params: &Params, layout: Layout) -> Forward {
     let d = layout.dims;
     assert_eq!(x.len(), layout.steps * d.n * d.ci * d.plane());
+    let padded_len = d.ci * d.padded_plane();
     let mut scores = vec![0.0f32; d.n * layout.classes];
-    let mut hidden = vec![0.0f32; d.n * layout.features()];
+    let mut padded = vec![0.0f32; d.n * padded_len];
+    let hidden_len = d.n * layout.features();
+    // Written in full below, plane by plane: no zero-filling of megabytes first.
+    let mut hidden: Vec<f32> = Vec::with_capacity(hidden_len);
     scores
         .par_chunks_mut(layout.classes)
-        .zip(hidden.par_chunks_mut(layout.features()))
+        .zip(hidden.spare_capacity_mut()[..hidden_len].par_chunks_mut(layout.features()))
+        .zip(padded.par_chunks_mut(padded_len))
         .enumerate()
         .for_each_init(
-            || {
-                (
-                    vec![0.0f32; d.ci * d.plane()],
-                    vec![0.0f32; d.ci * d.padded_plane()],
-                )
-            },
-            |(summed, padded), (n, (scores, hidden))| {
+            || (vec![0.0f32; d.ci * d.plane()], vec![0.0f32; d.plane()]),
+            |(summed, plane), (n, ((scores, hidden), padded))| {
                 layout.summed_padded(x, n, summed, padded);
-                forward_sample(padded, params, layout, hidden, scores);
+                forward_sample(padded, params, layout, (plane, hidden), scores);
             },
         );
-    (scores, hidden)
+    // SAFETY: every sample's `features` values were written, plane by plane, above.
+    unsafe { hidden.set_len(hidden_len) };
+    Forward {
+        scores,
+        hidden,
+        padded,
+    }
 }
 
 #[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
@@ -104,7 +123,7 @@ fn forward_sample(
     padded: &[f32],
     params: &Params,
     layout: Layout,
-    hidden: &mut [f32],
+    (plane_values, hidden): (&mut [f32], &mut [MaybeUninit<f32>]),
     scores: &mut [f32],
 ) {
     let d = layout.dims;
@@ -116,12 +135,15 @@ fn forward_sample(
             &params.conv_weight[o * taps..][..taps],
             params.conv_bias[o],
             d,
-            hidden,
+            plane_values,
         );
-        hidden.iter_mut().for_each(|h| *h = h.max(0.0));
+        plane_values.iter_mut().for_each(|h| *h = h.max(0.0));
+        for (slot, &value) in hidden.iter_mut().zip(plane_values.iter()) {
+            slot.write(value);
+        }
         for (c, sum) in sums.iter_mut().enumerate() {
             *sum += dot(
-                hidden,
+                plane_values,
                 &params.fc_weight_t[c * features + o * plane..][..plane],
             );
         }
@@ -163,9 +185,10 @@ pub struct Gradients {
     pub fc_bias: Vec<f32>,
 }
 
-/// The backward pass of [`forward`] from the scores' gradient `grad` (`[N, classes]`).
+/// The backward pass of [`forward`] from the scores' gradient `grad` (`[N, classes]`), given
+/// its summed frames `padded` and hidden activations.
 pub fn backward(
-    x: &[f32],
+    padded: &[f32],
     params: &Params,
     hidden: &[f32],
     grad: &[f32],
@@ -179,15 +202,10 @@ pub fn backward(
     let partials: Vec<Vec<f64>> = grad
         .par_chunks(classes)
         .zip(hidden.par_chunks(features))
-        .enumerate()
+        .zip(padded.par_chunks(d.ci * d.padded_plane()))
         .map_init(
-            || {
-                let summed = vec![0.0f32; d.ci * d.plane()];
-                let padded = vec![0.0f32; d.ci * d.padded_plane()];
-                (summed, padded, vec![0.0f32; d.plane()], TapSums::new(d.ci))
-            },
-            |(summed, padded, plane_grad, tap_sums), (n, (grad, hidden))| {
-                layout.summed_padded(x, n, summed, padded);
+            || (vec![0.0f32; d.plane()], TapSums::new(d.ci)),
+            |(plane_grad, tap_sums), ((grad, hidden), padded)| {
                 let mut sums = vec![0.0f64; conv_len + d.co];
                 backward_sample(
                     padded,

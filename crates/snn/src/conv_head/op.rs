@@ -104,15 +104,13 @@ impl Inputs {
         }
     }
 
-    /// Scores `[N, classes]` and the hidden activations `[N, features]`.
-    fn forward(&self, params: &Params) -> (FlexTensor, FlexTensor) {
+    /// Scores `[N, classes]`, with what the backward pass needs.
+    fn forward(&self, params: &Params) -> (FlexTensor, kernel::Forward) {
         let layout = self.layout();
-        let (scores, hidden) = kernel::forward(f32_slice(&self.x), params, layout);
-        let n = layout.dims.n;
-        (
-            flex_tensor(scores, Shape::new([n, layout.classes])),
-            flex_tensor(hidden, Shape::new([n, layout.features()])),
-        )
+        let mut result = kernel::forward(f32_slice(&self.x), params, layout);
+        let scores = std::mem::take(&mut result.scores);
+        let shape = Shape::new([layout.dims.n, layout.classes]);
+        (flex_tensor(scores, shape), result)
     }
 }
 
@@ -129,13 +127,14 @@ impl ConvHeadOps for Flex {
     }
 }
 
-/// What the backward pass keeps: the inputs (shared buffers), the Linear weight transposed
-/// and the hidden activations.
+/// What the backward pass keeps: the parameters (shared buffers), the Linear weight
+/// transposed, the hidden activations and the summed frames.
 #[derive(Debug, Clone)]
 struct Saved {
     inputs: Inputs,
     fc_weight_t: Vec<f32>,
-    hidden: FlexTensor,
+    hidden: Vec<f32>,
+    padded: Vec<f32>,
 }
 
 #[derive(Debug)]
@@ -155,6 +154,7 @@ impl Backward<Flex, 5> for ConvHeadBackward {
             inputs,
             fc_weight_t,
             hidden,
+            padded,
         } = ops.state;
         let layout = inputs.layout();
         let d = layout.dims;
@@ -162,13 +162,7 @@ impl Backward<Flex, 5> for ConvHeadBackward {
             fc_weight_t,
             ..inputs.params_without_linear()
         };
-        let gradients = kernel::backward(
-            f32_slice(&inputs.x),
-            &params,
-            f32_slice(&hidden),
-            f32_slice(&grad),
-            layout,
-        );
+        let gradients = kernel::backward(&padded, &params, &hidden, f32_slice(&grad), layout);
         let registered = [
             (node_conv_w, gradients.conv_weight, vec![d.co, d.ci, 3, 3]),
             (node_conv_b, gradients.conv_bias, vec![d.co]),
@@ -203,7 +197,7 @@ impl<C: CheckpointStrategy> ConvHeadOps for Autodiff<Flex, C> {
             fc_bias.primitive(),
         ]);
         let params = inputs.params();
-        let (scores, hidden) = inputs.forward(&params);
+        let (scores, activations) = inputs.forward(&params);
         let fc_weight_t = params.fc_weight_t;
         match ConvHeadBackward
             .prepare::<C>([
@@ -220,7 +214,8 @@ impl<C: CheckpointStrategy> ConvHeadOps for Autodiff<Flex, C> {
                 let saved = Saved {
                     inputs,
                     fc_weight_t,
-                    hidden,
+                    hidden: activations.hidden,
+                    padded: activations.padded,
                 };
                 prep.finish(saved, scores)
             }
