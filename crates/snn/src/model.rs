@@ -103,22 +103,7 @@ impl SeedNetConfig {
             .init(device);
         conv.weight = uniform(&mut rng, [self.channels, 2, 3, 3], conv_bound, device);
         conv.bias = Some(uniform(&mut rng, [self.channels], conv_bound, device));
-        let fc_bound = 1.0 / (self.features() as f32).sqrt();
-        // Drawn in PyTorch's `[out, in]` order, stored `[in, out]`.
-        let fc_weight = uniform_values(&mut rng, self.classes * self.features(), fc_bound);
-        let mut transposed = vec![0.0; fc_weight.len()];
-        for (row, values) in fc_weight.chunks_exact(self.features()).enumerate() {
-            for (column, &value) in values.iter().enumerate() {
-                transposed[column * self.classes + row] = value;
-            }
-        }
-        let fc = Linear {
-            weight: Param::from_data(
-                TensorData::new(transposed, [self.features(), self.classes]),
-                device,
-            ),
-            bias: Some(uniform(&mut rng, [self.classes], fc_bound, device)),
-        };
+        let fc = pytorch_linear(&mut rng, self.features(), self.classes, device);
         let neuron = match self.kind {
             NetKind::Snn => Some(self.neuron.init(device)?),
             NetKind::Cnn => None,
@@ -142,6 +127,29 @@ pub trait Classifier: Module {
 impl Classifier for SeedNet {
     fn scores(&self, frames: Tensor<5>) -> Result<Tensor<2>, ModelError> {
         self.forward(frames)
+    }
+}
+
+/// `Linear(features, classes)` with PyTorch's default initialisation drawn from `rng`: the
+/// weight in PyTorch's `[out, in]` order (stored `[in, out]`, burn's layout), then the bias,
+/// both `U(±1/√features)`.
+fn pytorch_linear(
+    rng: &mut ChaCha8Rng,
+    features: usize,
+    classes: usize,
+    device: &Device,
+) -> Linear {
+    let bound = 1.0 / (features as f32).sqrt();
+    let drawn = uniform_values(rng, classes * features, bound);
+    let mut weight = vec![0.0; drawn.len()];
+    for (row, values) in drawn.chunks_exact(features).enumerate() {
+        for (column, &value) in values.iter().enumerate() {
+            weight[column * classes + row] = value;
+        }
+    }
+    Linear {
+        weight: Param::from_data(TensorData::new(weight, [features, classes]), device),
+        bias: Some(uniform(rng, [classes], bound, device)),
     }
 }
 

@@ -9,11 +9,11 @@
 
 use burn::module::{Module, Param};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{Classifier, ModelError, uniform, uniform_values};
+use super::{Classifier, ModelError, pytorch_linear, uniform};
 use crate::conv::conv3x3;
 use crate::neuron::{NeuronConfig, SpikingNeuron};
 use crate::norm::batch_norm_layer;
@@ -85,22 +85,9 @@ impl DeepSnnConfig {
             });
             in_channels = out_channels;
         }
-        let features = self.features();
-        let bound = 1.0 / (features as f32).sqrt();
-        // Drawn in PyTorch's `[out, in]` order, stored `[in, out]`.
-        let drawn = uniform_values(&mut rng, self.classes * features, bound);
-        let mut weight = vec![0.0; drawn.len()];
-        for (row, values) in drawn.chunks_exact(features).enumerate() {
-            for (column, &value) in values.iter().enumerate() {
-                weight[column * self.classes + row] = value;
-            }
-        }
         Ok(DeepSnn {
             blocks,
-            fc: Linear {
-                weight: Param::from_data(TensorData::new(weight, [features, self.classes]), device),
-                bias: Some(uniform(&mut rng, [self.classes], bound, device)),
-            },
+            fc: pytorch_linear(&mut rng, self.features(), self.classes, device),
             frame_size: self.frame_size,
         })
     }
