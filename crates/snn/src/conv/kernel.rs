@@ -25,6 +25,17 @@ pub struct Dims {
 }
 
 impl Dims {
+    /// The sizes of a convolution of `x: [N, Ci, H, W]` by `weight: [Co, Ci, 3, 3]`.
+    pub(crate) fn of(x: &[usize], weight: &[usize]) -> Self {
+        Self {
+            n: x[0],
+            ci: x[1],
+            co: weight[0],
+            h: x[2],
+            w: x[3],
+        }
+    }
+
     pub(crate) fn plane(&self) -> usize {
         self.h * self.w
     }

@@ -33,14 +33,7 @@ pub fn conv3x3(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>) -> Tensor<4> {
 }
 
 fn sizes(x: &FlexTensor, weight: &FlexTensor) -> Dims {
-    let (x, w) = (dims(x), dims(weight));
-    Dims {
-        n: x[0],
-        ci: x[1],
-        co: w[0],
-        h: x[2],
-        w: x[3],
-    }
+    Dims::of(&dims(x), &dims(weight))
 }
 
 fn forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor) -> FlexTensor {

@@ -64,21 +64,11 @@ impl Inputs {
     }
 
     fn layout(&self) -> Layout {
-        let (x, w, fc) = (
-            dims(&self.x),
-            dims(&self.conv_weight),
-            dims(&self.fc_weight),
-        );
+        let x = dims(&self.x);
         Layout {
             steps: x[0],
-            dims: Dims {
-                n: x[1],
-                ci: x[2],
-                co: w[0],
-                h: x[3],
-                w: x[4],
-            },
-            classes: fc[1],
+            dims: Dims::of(&x[1..], &dims(&self.conv_weight)),
+            classes: dims(&self.fc_weight)[1],
         }
     }
 

@@ -43,16 +43,10 @@ pub fn conv3x3_spike_rates(
 }
 
 fn layout(x: &FlexTensor, weight: &FlexTensor) -> Layout {
-    let (x, w) = (dims(x), dims(weight));
+    let x = dims(x);
     Layout {
         steps: x[0],
-        dims: Dims {
-            n: x[1],
-            ci: x[2],
-            co: w[0],
-            h: x[3],
-            w: x[4],
-        },
+        dims: Dims::of(&x[1..], &dims(weight)),
     }
 }
 
