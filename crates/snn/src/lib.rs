@@ -22,6 +22,7 @@ pub mod conv;
 pub mod conv_head;
 mod flex;
 mod math;
+mod matmul;
 pub mod model;
 pub mod neuron;
 pub mod norm;

@@ -3,9 +3,10 @@
 //!
 //! Composed of burn ops, this network's training step is a dozen small ops (a sum, the conv,
 //! the ReLU, a skinny gemm, their backward passes) whose fixed costs and single-threaded
-//! parts dominate at the seed's shapes. Fused ([`kernel`]), every sample is one task that
-//! convolves each output channel in registers and dots it with the Linear weights while it is
-//! in L1; the backward pass rebuilds each plane's gradient there too.
+//! parts dominate at the seed's shapes. Fused ([`kernel`]), every output channel is one task
+//! that convolves its plane of every sample in registers and multiplies the rectified planes
+//! by its block of the Linear weight while that block is in cache; the backward pass
+//! rebuilds each plane's gradient there too.
 //!
 //! Runs on Flex (f32) when the frames are not differentiated; elsewhere
 //! [`sum_conv_relu_linear`] is the composition of burn ops ([`composed`]).

@@ -8,7 +8,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension, tensor::FloatTensor};
 use burn::tensor::{Shape, Tensor};
 
-use super::kernel::{self, Layout, Params, transpose};
+use super::kernel::{self, Layout, Params};
 use crate::conv::kernel::Dims;
 use crate::flex::{contiguous, dims, f32_slice, flex_tensor};
 
@@ -73,31 +73,18 @@ impl Inputs {
     }
 
     fn params(&self) -> Params<'_> {
-        let layout = self.layout();
-        Params {
-            fc_weight_t: transpose(
-                f32_slice(&self.fc_weight),
-                layout.features(),
-                layout.classes,
-            ),
-            ..self.params_without_linear()
-        }
-    }
-
-    /// The parameters with an empty transposed Linear weight, for a caller that has it.
-    fn params_without_linear(&self) -> Params<'_> {
         Params {
             conv_weight: f32_slice(&self.conv_weight),
             conv_bias: f32_slice(&self.conv_bias),
-            fc_weight_t: Vec::new(),
+            fc_weight: f32_slice(&self.fc_weight),
             fc_bias: f32_slice(&self.fc_bias),
         }
     }
 
     /// Scores `[N, classes]`, with what the backward pass needs.
-    fn forward(&self, params: &Params) -> (FlexTensor, kernel::Forward) {
+    fn forward(&self) -> (FlexTensor, kernel::Forward) {
         let layout = self.layout();
-        let mut result = kernel::forward(f32_slice(&self.x), params, layout);
+        let mut result = kernel::forward(f32_slice(&self.x), &self.params(), layout);
         let scores = std::mem::take(&mut result.scores);
         let shape = Shape::new([layout.dims.n, layout.classes]);
         (flex_tensor(scores, shape), result)
@@ -113,16 +100,15 @@ impl ConvHeadOps for Flex {
         fc_bias: FlexTensor,
     ) -> FlexTensor {
         let inputs = Inputs::new([&x, &conv_weight, &conv_bias, &fc_weight, &fc_bias]);
-        inputs.forward(&inputs.params()).0
+        inputs.forward().0
     }
 }
 
-/// What the backward pass keeps: the parameters (shared buffers), the Linear weight
-/// transposed, the hidden activations and the summed frames.
+/// What the backward pass keeps: the parameters (shared buffers), the hidden activations and
+/// the summed frames.
 #[derive(Debug, Clone)]
 struct Saved {
     inputs: Inputs,
-    fc_weight_t: Vec<f32>,
     hidden: Vec<f32>,
     padded: Vec<f32>,
 }
@@ -142,17 +128,13 @@ impl Backward<Flex, 5> for ConvHeadBackward {
         let grad = contiguous(&grads.consume::<Flex>(&ops.node));
         let Saved {
             inputs,
-            fc_weight_t,
             hidden,
             padded,
         } = ops.state;
         let layout = inputs.layout();
         let d = layout.dims;
-        let params = Params {
-            fc_weight_t,
-            ..inputs.params_without_linear()
-        };
-        let gradients = kernel::backward(&padded, &params, &hidden, f32_slice(&grad), layout);
+        let gradients =
+            kernel::backward(&padded, &inputs.params(), &hidden, f32_slice(&grad), layout);
         let registered = [
             (node_conv_w, gradients.conv_weight, vec![d.co, d.ci, 3, 3]),
             (node_conv_b, gradients.conv_bias, vec![d.co]),
@@ -186,9 +168,7 @@ impl<C: CheckpointStrategy> ConvHeadOps for Autodiff<Flex, C> {
             fc_weight.primitive(),
             fc_bias.primitive(),
         ]);
-        let params = inputs.params();
-        let (scores, activations) = inputs.forward(&params);
-        let fc_weight_t = params.fc_weight_t;
+        let (scores, activations) = inputs.forward();
         match ConvHeadBackward
             .prepare::<C>([
                 x.node(),
@@ -203,7 +183,6 @@ impl<C: CheckpointStrategy> ConvHeadOps for Autodiff<Flex, C> {
             OpsKind::Tracked(prep) => {
                 let saved = Saved {
                     inputs,
-                    fc_weight_t,
                     hidden: activations.hidden,
                     padded: activations.padded,
                 };
