@@ -158,33 +158,68 @@ fn forward_sample(padded: &[f32], weight: &[f32], bias: &[f32], dims: Dims, out:
 
 /// One output channel of one sample: `out[y, x] = bias + Σ_i Σ_kh (k0·a + k1·b + k2·c)` over
 /// the zero-bordered input `padded` (`[ci, h+2, w+2]`) and that channel's `taps`
-/// (`[ci, 3, 3]`). Each run of 16 outputs of a row is summed in one register over all
-/// input channels and kernel rows, then stored once. Inlined into multiversioned callers.
+/// (`[ci, 3, 3]`). Runs of 16 outputs in [`ROW_BLOCK`] consecutive rows are summed in
+/// registers together, so that each shifted input row and each tap is loaded once for all
+/// the rows it feeds; every output is still summed in the same order (input channel, then
+/// kernel row), whatever the blocking. Inlined into multiversioned callers.
 #[inline(always)]
 pub(crate) fn output_plane(padded: &[f32], taps: &[f32], bias: f32, dims: Dims, out: &mut [f32]) {
+    let w = dims.w;
+    let blocked = dims.h - dims.h % ROW_BLOCK;
+    let (head, tail) = out.split_at_mut(blocked * w);
+    for (block, rows) in head.chunks_exact_mut(ROW_BLOCK * w).enumerate() {
+        output_rows::<ROW_BLOCK>(padded, taps, bias, dims, block * ROW_BLOCK, rows);
+    }
+    for (y, row) in tail.chunks_exact_mut(w).enumerate() {
+        output_rows::<1>(padded, taps, bias, dims, blocked + y, row);
+    }
+}
+
+/// Output rows summed together by [`output_plane`].
+const ROW_BLOCK: usize = 4;
+
+/// Output rows `y0 .. y0 + R` of [`output_plane`] into `out` (`R` rows of `w`).
+#[inline(always)]
+fn output_rows<const R: usize>(
+    padded: &[f32],
+    taps: &[f32],
+    bias: f32,
+    dims: Dims,
+    y0: usize,
+    out: &mut [f32],
+) {
     let (w, pw, pp) = (dims.w, dims.w + 2, dims.padded_plane());
     let full = w - w % LANES;
-    for (y, out_row) in out.chunks_exact_mut(w).enumerate() {
-        for (chunk, out_lanes) in out_row[..full].chunks_exact_mut(LANES).enumerate() {
-            let x0 = chunk * LANES;
-            let mut acc = [bias; LANES];
-            for (plane, k) in padded.chunks_exact(pp).zip(taps.chunks_exact(9)) {
+    for x0 in (0..full).step_by(LANES) {
+        let mut acc = [[bias; LANES]; R];
+        for (plane, k) in padded.chunks_exact(pp).zip(taps.chunks_exact(9)) {
+            // Input row `y0 + r` feeds output row `y0 + r − kh` through kernel row `kh`; for
+            // each output row the kernel rows arrive in order 0, 1, 2.
+            for r in 0..R + 2 {
+                let row = &plane[(y0 + r) * pw + x0..];
+                let (a, b, c) = (&row[..LANES], &row[1..=LANES], &row[2..LANES + 2]);
                 for kh in 0..3 {
-                    let row = &plane[(y + kh) * pw + x0..];
-                    let (a, b, c) = (&row[..LANES], &row[1..=LANES], &row[2..LANES + 2]);
+                    if r < kh || r - kh >= R {
+                        continue;
+                    }
                     let (k0, k1, k2) = (k[kh * 3], k[kh * 3 + 1], k[kh * 3 + 2]);
+                    let acc = &mut acc[r - kh];
                     for l in 0..LANES {
                         acc[l] += k0 * a[l] + k1 * b[l] + k2 * c[l];
                     }
                 }
             }
-            out_lanes.copy_from_slice(&acc);
         }
+        for (out_row, acc) in out.chunks_exact_mut(w).zip(&acc) {
+            out_row[x0..][..LANES].copy_from_slice(acc);
+        }
+    }
+    for (dy, out_row) in out.chunks_exact_mut(w).enumerate() {
         for (x, value) in out_row.iter_mut().enumerate().skip(full) {
             let mut acc = bias;
             for (plane, k) in padded.chunks_exact(pp).zip(taps.chunks_exact(9)) {
                 for kh in 0..3 {
-                    let row = &plane[(y + kh) * pw + x..][..3];
+                    let row = &plane[(y0 + dy + kh) * pw + x..][..3];
                     acc += k[kh * 3] * row[0] + k[kh * 3 + 1] * row[1] + k[kh * 3 + 2] * row[2];
                 }
             }
