@@ -205,7 +205,7 @@ fn output_rows<const R: usize>(
                     let (k0, k1, k2) = (k[kh * 3], k[kh * 3 + 1], k[kh * 3 + 2]);
                     let acc = &mut acc[r - kh];
                     for l in 0..LANES {
-                        acc[l] += k0 * a[l] + k1 * b[l] + k2 * c[l];
+                        acc[l] = k2.mul_add(c[l], k1.mul_add(b[l], k0.mul_add(a[l], acc[l])));
                     }
                 }
             }
@@ -220,7 +220,10 @@ fn output_rows<const R: usize>(
             for (plane, k) in padded.chunks_exact(pp).zip(taps.chunks_exact(9)) {
                 for kh in 0..3 {
                     let row = &plane[(y0 + dy + kh) * pw + x..][..3];
-                    acc += k[kh * 3] * row[0] + k[kh * 3 + 1] * row[1] + k[kh * 3 + 2] * row[2];
+                    acc = k[kh * 3 + 2].mul_add(
+                        row[2],
+                        k[kh * 3 + 1].mul_add(row[1], k[kh * 3].mul_add(row[0], acc)),
+                    );
                 }
             }
             *value = acc;
