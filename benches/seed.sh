@@ -5,36 +5,45 @@
 #   - spikeforge: `spikeforge bench seed` (median step time, samples/s, peak RSS);
 #   - SpikingJelly 2.0.0 / PyTorch CPU: benches/spikingjelly_seed.py (the SNNs in single-step
 #     mode, as the seed report ran it, and in multi-step mode; the CNN).
-# Both on THREADS threads (default 2); BATCHES timed steps (DEEP_BATCHES for the deep SNN). Prints the table with ratios and writes it to
-# target/bench/seed-vs-spikingjelly.json.
+# Both on THREADS threads (default 2); BATCHES timed steps (DEEP_BATCHES for the deep SNN).
+# ROUNDS rounds (default 3), each timing every network in spikeforge and then in the anchor,
+# so that both sides of a ratio meet the same load on a shared machine: the table gives each
+# side's median over the rounds and the median (and range) of the per-round ratios. Prints
+# the table and writes it, with every round's records, to target/bench/seed-vs-spikingjelly.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads="${THREADS:-2}"
 batches="${BATCHES:-30}"
 deep_batches="${DEEP_BATCHES:-10}"
+rounds="${ROUNDS:-3}"
 python="$(benches/setup_anchor_env.sh)"
 
 cargo build --release -p spikeforge
-# One process per network, so that each peak memory figure is that network's own.
-for model in snn cnn deepsnn; do
-    n="$batches"; [ "$model" = deepsnn ] && n="$deep_batches"
-    RAYON_NUM_THREADS="$threads" target/release/spikeforge bench seed --model "$model" \
-        --batches "$n" --json "target/bench/seed-$model.json"
+rm -f target/bench/seed-rounds.jsonl
+for round in $(seq "$rounds"); do
+    # One process per network, so that each peak memory figure is that network's own.
+    for model in snn cnn deepsnn; do
+        n="$batches"; [ "$model" = deepsnn ] && n="$deep_batches"
+        RAYON_NUM_THREADS="$threads" target/release/spikeforge bench seed --model "$model" \
+            --batches "$n" --json "target/bench/seed-$model.json" > /dev/null
+        "$python" -c 'import json, sys; [print(json.dumps({"round": int(sys.argv[2]), "side": "spikeforge", **r})) for r in json.load(open(sys.argv[1]))["results"]]' \
+            "target/bench/seed-$model.json" "$round" >> target/bench/seed-rounds.jsonl
+    done
+    for model in snn-single snn-multi cnn deep-single deep-multi; do
+        n="$batches"; [ "${model#deep}" != "$model" ] && n="$deep_batches"
+        "$python" benches/spikingjelly_seed.py "$model" "$threads" "$n" \
+            | "$python" -c 'import json, sys; print(json.dumps({"round": int(sys.argv[1]), "side": "anchor", **json.load(sys.stdin)}))' "$round" \
+            >> target/bench/seed-rounds.jsonl
+    done
+    echo "round $round of $rounds done" >&2
 done
-anchor="["
-for model in snn-single snn-multi cnn deep-single deep-multi; do
-    n="$batches"; [ "${model#deep}" != "$model" ] && n="$deep_batches"
-    anchor+="$("$python" benches/spikingjelly_seed.py "$model" "$threads" "$n"),"
-done
-anchor="${anchor%,}]"
 
-"$python" - "$anchor" <<'PY'
-import json, pathlib, sys
+"$python" - <<'PY'
+import json, pathlib, statistics
 
-anchor = json.loads(sys.argv[1])
-spikeforge = [json.loads(pathlib.Path(f"target/bench/seed-{m}.json").read_text()) for m in ("snn", "cnn", "deepsnn")]
-ours = {r["model"]: r for record in spikeforge for r in record["results"]}
-theirs = {r["model"]: r for r in anchor}
+records = [json.loads(line) for line in pathlib.Path("target/bench/seed-rounds.jsonl").read_text().splitlines()]
+rounds = sorted({r["round"] for r in records})
+by = {(r["round"], r["side"], r["model"]): r for r in records}
 rows = []
 for model, references in (
     ("SNN", ("SNN single-step", "SNN multi-step")),
@@ -42,22 +51,29 @@ for model, references in (
     ("DeepSNN", ("DeepSNN single-step", "DeepSNN multi-step")),
 ):
     for reference in references:
-        a, b = ours[model], theirs[reference]
+        pairs = [(by[(k, "spikeforge", model)], by[(k, "anchor", reference)]) for k in rounds]
+        speedups = [b["seconds_per_100_batches"] / a["seconds_per_100_batches"] for a, b in pairs]
+        median = lambda side, key: statistics.median(p[side][key] for p in pairs)
+        ours_mib, anchor_mib = median(0, "peak_rss_increase_mib"), median(1, "peak_rss_increase_mib")
         rows.append({
             "spikeforge": model,
             "anchor": reference,
-            "spikeforge_s_per_100_batches": a["seconds_per_100_batches"],
-            "anchor_s_per_100_batches": b["seconds_per_100_batches"],
-            "speedup": b["seconds_per_100_batches"] / a["seconds_per_100_batches"],
-            "spikeforge_peak_rss_increase_mib": a["peak_rss_increase_mib"],
-            "anchor_peak_rss_increase_mib": b["peak_rss_increase_mib"],
-            "memory_ratio": a["peak_rss_increase_mib"] / b["peak_rss_increase_mib"],
+            "spikeforge_s_per_100_batches": median(0, "seconds_per_100_batches"),
+            "anchor_s_per_100_batches": median(1, "seconds_per_100_batches"),
+            "speedup": statistics.median(speedups),
+            "speedup_per_round": speedups,
+            "spikeforge_peak_rss_increase_mib": ours_mib,
+            "anchor_peak_rss_increase_mib": anchor_mib,
+            "memory_ratio": ours_mib / anchor_mib,
         })
-print(f"\n{'spikeforge':<10} {'anchor':<19} {'ours s/100':>10} {'anchor s/100':>12} {'speedup':>8} {'ours +MiB':>9} {'anchor +MiB':>11} {'mem ratio':>9}")
+print(f"\n{len(rounds)} rounds; each side's median s/100 batches; speedup = median of the per-round ratios (range)")
+print(f"{'spikeforge':<10} {'anchor':<19} {'ours s/100':>10} {'anchor s/100':>12} {'speedup':>8} {'range':>13} {'ours +MiB':>9} {'anchor +MiB':>11} {'mem ratio':>9}")
 for r in rows:
+    low, high = min(r["speedup_per_round"]), max(r["speedup_per_round"])
     print(f"{r['spikeforge']:<10} {r['anchor']:<19} {r['spikeforge_s_per_100_batches']:>10.3f} {r['anchor_s_per_100_batches']:>12.3f} "
-          f"{r['speedup']:>7.2f}x {r['spikeforge_peak_rss_increase_mib']:>9.0f} {r['anchor_peak_rss_increase_mib']:>11.0f} {r['memory_ratio']:>9.2f}")
-record = {"anchor": anchor, "spikeforge": spikeforge, "rows": rows}
+          f"{r['speedup']:>7.2f}x {f'{low:.2f}–{high:.2f}x':>13} {r['spikeforge_peak_rss_increase_mib']:>9.0f} "
+          f"{r['anchor_peak_rss_increase_mib']:>11.0f} {r['memory_ratio']:>9.2f}")
+record = {"rounds": records, "rows": rows}
 pathlib.Path("target/bench/seed-vs-spikingjelly.json").write_text(json.dumps(record, indent=1))
 print("wrote target/bench/seed-vs-spikingjelly.json")
 PY
