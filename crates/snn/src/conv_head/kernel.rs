@@ -159,6 +159,12 @@ fn channel_planes<'a>(
     out: &'a mut [MaybeUninit<f32>],
 ) -> &'a [f32] {
     let d = layout.dims;
+    assert!(
+        out.len() == layout.channel_len()
+            && padded.len() == d.n * layout.padded_len()
+            && plane.len() == d.plane(),
+        "channel_planes: buffer sizes"
+    );
     let taps = d.ci * 9;
     let weights = &params.conv_weight[o * taps..][..taps];
     for (padded, out) in padded
@@ -170,7 +176,8 @@ fn channel_planes<'a>(
             out.write(h.max(0.0));
         });
     }
-    // SAFETY: the planes tile `out` (`N·h·w` values), and every value was written above.
+    // SAFETY: the `N` planes tile `out` (`N·h·w` values, checked above), and each plane's
+    // `h·w` values were written from `plane` (`h·w` long) above.
     unsafe { &*(out as *const [MaybeUninit<f32>] as *const [f32]) }
 }
 
