@@ -47,9 +47,14 @@ impl Layout {
         self.dims.n * self.dims.plane()
     }
 
+    /// Values of one channel's `[h·w, classes]` block of the Linear weight.
+    fn block_len(&self) -> usize {
+        self.dims.plane() * self.classes
+    }
+
     /// Channel `o`'s `[h·w, classes]` block of the Linear weight `[features, classes]`.
     fn block<'a>(&self, fc_weight: &'a [f32], o: usize) -> Matrix<'a> {
-        let len = self.dims.plane() * self.classes;
+        let len = self.block_len();
         Matrix::row_major(
             &fc_weight[o * len..][..len],
             self.dims.plane(),
@@ -213,7 +218,7 @@ pub fn backward(
     conv_weight
         .par_chunks_mut(taps)
         .zip(conv_bias.par_iter_mut())
-        .zip(fc_weight.par_chunks_mut(d.plane() * classes))
+        .zip(fc_weight.par_chunks_mut(layout.block_len()))
         .zip(hidden.par_chunks(layout.channel_len()))
         .enumerate()
         .for_each_init(
