@@ -1,5 +1,7 @@
-"""Training steps of the seed SNN and CNN in SpikingJelly 2.0.0 / PyTorch on the CPU, at the
-seed report's shapes: the anchor of `spikeforge bench seed`.
+"""Training steps of the seed SNN and CNN in SpikingJelly 2.0.0 / PyTorch, at the seed report's
+shapes: the anchor of `spikeforge bench seed`. On the CPU by default; with DEVICE=cuda on the
+first NVIDIA GPU, where SpikingJelly's multi-step IF runs its CUDA provider (Triton/CuPy),
+each step is timed to a device synchronisation and the peak is the device memory allocated.
 
 Batch [B=32, T=8, 2, 32, 32] of frames uniform in [0, 1), transposed time-first; labels
 i mod 10; MSE against one-hot; SGD lr 0.05. Networks (spikingjelly-spec.md §3):
@@ -17,6 +19,7 @@ that network's own).
 """
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -30,7 +33,13 @@ MODEL = sys.argv[1]
 THREADS = int(sys.argv[2]) if len(sys.argv) > 2 else 2
 BATCHES = int(sys.argv[3]) if len(sys.argv) > 3 else 30
 WARMUP = int(sys.argv[4]) if len(sys.argv) > 4 else 3
+DEVICE = torch.device(os.environ.get("DEVICE", "cpu"))
 T, B, C, H, W, CLASSES = 8, 32, 32, 32, 32, 10
+
+
+def synchronize():
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
 
 
 class SeedSNN(nn.Module):
@@ -97,23 +106,30 @@ def measure(name, make):
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")
     torch.manual_seed(0)
-    net = make()
+    net = make().to(DEVICE)
     optimizer = torch.optim.SGD(net.parameters(), lr=0.05)
-    x = torch.rand(B, T, 2, H, W).transpose(0, 1)
-    target = F.one_hot(torch.arange(B) % CLASSES, CLASSES).float()
+    x = torch.rand(B, T, 2, H, W).transpose(0, 1).to(DEVICE)
+    target = F.one_hot(torch.arange(B) % CLASSES, CLASSES).float().to(DEVICE)
+    if DEVICE.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(DEVICE)
     times = []
     for step in range(WARMUP + BATCHES):
+        synchronize()
         start = time.perf_counter()
         optimizer.zero_grad()
         loss = F.mse_loss(net(x), target)
         loss.backward()
         optimizer.step()
         functional.reset_net(net)
+        synchronize()
         if step >= WARMUP:
             times.append(time.perf_counter() - start)
     peak = resident_mib("VmHWM")
     median = statistics.median(times)
-    return {
+    device_peak = {}
+    if DEVICE.type == "cuda":
+        device_peak = {"peak_device_mib": torch.cuda.max_memory_allocated(DEVICE) / 2**20}
+    return device_peak | {
         "model": name,
         "seconds_per_100_batches": 100 * median,
         "samples_per_second": B / median,
@@ -134,7 +150,12 @@ def main():
         "deep-multi": ("DeepSNN multi-step", lambda: DeepSNN("m")),
     }
     result = measure(*nets[MODEL])
-    result |= {"framework": "spikingjelly 2.0.0 / torch " + torch.__version__, "threads": THREADS, "batches": BATCHES}
+    result |= {
+        "framework": "spikingjelly 2.0.0 / torch " + torch.__version__,
+        "device": torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else "cpu",
+        "threads": THREADS,
+        "batches": BATCHES,
+    }
     print(json.dumps(result))
 
 

@@ -162,6 +162,64 @@ fn one_epoch_lowers_the_loss_and_records_everything_then_resumes() {
     std::fs::remove_dir_all(scratch).unwrap();
 }
 
+/// `--device wgpu` trains on the GPU (lavapipe on CI) with the fused CubeCL neuron kernels,
+/// names the adapter in the run record and evaluates there too.
+#[cfg(feature = "wgpu")]
+#[test]
+fn train_and_eval_on_wgpu_record_the_device() {
+    let scratch = scratch("wgpu");
+    let out = scratch.join("run");
+    let out_arg = out.to_str().unwrap();
+    let output = invoke(
+        &scratch,
+        "train",
+        &["--epochs", "1", "--device", "wgpu", "--out", out_arg],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() && stderr.contains("could not open the wgpu device") {
+        assert!(
+            std::env::var_os("SPIKEFORGE_REQUIRE_GPU").is_none(),
+            "SPIKEFORGE_REQUIRE_GPU is set but wgpu could not be opened: {stderr}"
+        );
+        eprintln!("SKIPPED: no wgpu adapter on this machine");
+        return;
+    }
+    assert!(output.status.success(), "{output:?}");
+    let record = json(&out.join("run.json"));
+    let device = record["device"].as_str().unwrap();
+    assert!(device.starts_with("wgpu ("), "{device}");
+    let initial = record["initial_test"]["loss"].as_f64().unwrap();
+    let after = record["epochs"][0]["test"]["loss"].as_f64().unwrap();
+    assert!(
+        after < initial,
+        "test loss did not fall: {initial} → {after}"
+    );
+
+    let output = spikeforge()
+        .args([
+            "eval",
+            out_arg,
+            "--device",
+            "wgpu",
+            "--repeats",
+            "1",
+            "--batch",
+            "8",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let eval = json(&out.join("eval.json"));
+    assert_eq!(eval["device"].as_str().unwrap(), device);
+    let accuracy = eval["dense"]["accuracy"].as_f64().unwrap();
+    let best = record["epochs"][0]["test"]["accuracy"].as_f64().unwrap();
+    assert!(
+        (accuracy - best).abs() < 1e-9,
+        "eval {accuracy} vs training {best}"
+    );
+    std::fs::remove_dir_all(scratch).unwrap();
+}
+
 #[test]
 fn compare_trains_both_networks_on_the_same_data() {
     let scratch = scratch("compare");

@@ -2,8 +2,9 @@
 //!
 //! - [`surrogate`]: surrogate spike functions and their derivatives.
 //! - [`neuron`]: IF, LIF and ParametricLIF neurons with explicit state, a fused multi-step
-//!   op (a burn backend extension with a closed-form BPTT backward) and a reference
-//!   composition of burn ops.
+//!   op (a burn backend extension with a closed-form BPTT backward; CPU kernels, and CubeCL
+//!   kernels for GPUs with the `wgpu` or `cuda` feature) and a reference composition of burn
+//!   ops.
 //! - [`conv`]: the seed networks' 3×3 convolution as a fused op with its own CPU kernels.
 //! - [`spiking_conv`]: the seed SNN's conv → neuron → mean-over-time layer as one fused op.
 //! - [`sparse`]: event-driven inference of a trained seed SNN (work per event and spike).

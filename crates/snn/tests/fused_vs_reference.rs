@@ -42,8 +42,8 @@ struct Outcome {
     spikes_only: (Vec<f32>, Vec<f32>),
 }
 
-fn run(problem: &Problem, implementation: Implementation) -> Outcome {
-    let device = Device::flex().autodiff();
+fn run(problem: &Problem, implementation: Implementation, device: &Device) -> Outcome {
+    let device = device.clone().autodiff();
     let [n1, n2] = problem.neurons;
     let steps_v = if problem.store_v_seq {
         problem.steps
@@ -99,9 +99,14 @@ fn run(problem: &Problem, implementation: Implementation) -> Outcome {
 }
 
 fn check(problem: &Problem) {
-    let fused = run(problem, Implementation::Fused);
-    let reference = run(problem, Implementation::Reference);
-    let what = format!("{problem:?}");
+    check_on(problem, &Device::flex());
+}
+
+/// Fused against reference, both on `device`.
+fn check_on(problem: &Problem, device: &Device) {
+    let fused = run(problem, Implementation::Fused, device);
+    let reference = run(problem, Implementation::Reference, device);
+    let what = format!("{problem:?} on {device:?}");
     assert_exact(&format!("spikes {what}"), &fused.spikes, &reference.spikes);
     assert_exact(&format!("v {what}"), &fused.v, &reference.v);
     let rtol = rtol(problem.steps);
@@ -177,18 +182,52 @@ fn all_configs() -> Vec<NeuronConfig> {
     configs
 }
 
-#[test]
-fn every_combination_agrees() {
+/// One problem per combination of [`all_configs`], with T from 1 to 32.
+fn every_combination() -> Vec<Problem> {
     let configs = all_configs();
     assert_eq!(configs.len(), 5 * 8 * 2 * 2);
-    for (i, config) in configs.into_iter().enumerate() {
-        check(&Problem {
+    configs
+        .into_iter()
+        .enumerate()
+        .map(|(i, config)| Problem {
             config,
             steps: 1 + i % 32,
             neurons: [3, 23],
             store_v_seq: i % 3 != 0,
             seed: i as u64,
-        });
+        })
+        .collect()
+}
+
+#[test]
+fn every_combination_agrees() {
+    every_combination().iter().for_each(check);
+}
+
+/// The CubeCL kernels against the reference composition on each GPU of the build (wgpu:
+/// lavapipe on CI), including more neurons than one cube of threads.
+#[cfg(feature = "cube")]
+#[test]
+fn every_combination_agrees_on_gpu() {
+    for device in common::gpu_devices() {
+        check_all_on(&device);
+    }
+}
+
+#[cfg(feature = "cube")]
+fn check_all_on(device: &Device) {
+    for problem in every_combination() {
+        check_on(&problem, device);
+    }
+    for config in [NeuronConfig::if_node(), NeuronConfig::plif(2.0)] {
+        let problem = Problem {
+            config,
+            steps: 8,
+            neurons: [5, 1000],
+            store_v_seq: true,
+            seed: 7,
+        };
+        check_on(&problem, device);
     }
 }
 

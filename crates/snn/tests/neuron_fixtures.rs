@@ -11,9 +11,12 @@ use snn::{Implementation, MultiStepOptions};
 
 const RTOL: f32 = 1e-5;
 
-fn check_multi_step(case: &Value, implementation: Implementation) {
-    let name = format!("{} ({implementation:?})", case["name"].as_str().unwrap());
-    let device = Device::flex().autodiff();
+fn check_multi_step(case: &Value, implementation: Implementation, device: &Device) {
+    let name = format!(
+        "{} ({implementation:?} on {device:?})",
+        case["name"].as_str().unwrap()
+    );
+    let device = device.clone().autodiff();
     let neuron = neuron_config_of(case).init(&device).unwrap();
     let options = MultiStepOptions {
         store_v_seq: true,
@@ -66,14 +69,30 @@ fn check_multi_step(case: &Value, implementation: Implementation) {
 #[test]
 fn fused_multi_step_matches_spikingjelly() {
     for case in cases("neuron_multistep") {
-        check_multi_step(&case, Implementation::Fused);
+        check_multi_step(&case, Implementation::Fused, &Device::flex());
+    }
+}
+
+/// The fused op's CubeCL kernels on each GPU of the build (wgpu: lavapipe on CI), against
+/// the same fixtures.
+#[cfg(feature = "cube")]
+#[test]
+fn fused_multi_step_on_gpu_matches_spikingjelly() {
+    for device in common::gpu_devices() {
+        assert!(
+            snn::neuron::fused::is_supported(&device.clone().autodiff(), burn::tensor::DType::F32),
+            "the fused op must run natively on {device:?}, not fall back to the reference"
+        );
+        for case in cases("neuron_multistep") {
+            check_multi_step(&case, Implementation::Fused, &device);
+        }
     }
 }
 
 #[test]
 fn reference_multi_step_matches_spikingjelly() {
     for case in cases("neuron_multistep") {
-        check_multi_step(&case, Implementation::Reference);
+        check_multi_step(&case, Implementation::Reference, &Device::flex());
     }
 }
 
@@ -118,7 +137,19 @@ fn single_step_loop_matches_spikingjelly() {
 
 #[test]
 fn fused_forward_without_autodiff_matches_spikingjelly() {
-    let device = Device::flex();
+    check_forward_without_autodiff(&Device::flex());
+}
+
+#[cfg(feature = "cube")]
+#[test]
+fn fused_forward_without_autodiff_on_gpu_matches_spikingjelly() {
+    common::gpu_devices()
+        .iter()
+        .for_each(check_forward_without_autodiff);
+}
+
+fn check_forward_without_autodiff(device: &Device) {
+    let device = device.clone();
     for case in cases("neuron_multistep") {
         let neuron = neuron_config_of(&case).init(&device).unwrap();
         let out = neuron.forward(load_tensor(&case["x"], &device)).unwrap();

@@ -101,8 +101,13 @@ fn gradient_values(net: &SeedNet, grads: &Gradients) -> [(&'static str, Vec<f32>
 }
 
 fn check(case: &Value) {
-    let name = case["name"].as_str().unwrap();
-    let device = Device::flex().autodiff();
+    check_on(case, &Device::flex());
+}
+
+/// One case on `device`: forward, loss, backward and one SGD step.
+fn check_on(case: &Value, device: &Device) {
+    let name = format!("{} on {device:?}", case["name"].as_str().unwrap());
+    let device = device.clone().autodiff();
     let net = network(case, &device);
     let loss_kind = if case["loss"].as_str().unwrap().contains("cross_entropy") {
         LossKind::CrossEntropy
@@ -160,6 +165,18 @@ fn seed_snn_matches_spikingjelly() {
     let cases = cases("seed_snn");
     assert_eq!(cases.len(), 4);
     cases.iter().for_each(check);
+}
+
+/// One training step of the seed SNN on each GPU of the build (wgpu: lavapipe on CI), its
+/// neuron layer run by the fused CubeCL kernels, against SpikingJelly's.
+#[cfg(feature = "cube")]
+#[test]
+fn seed_snn_on_gpu_matches_spikingjelly() {
+    for device in common::gpu_devices() {
+        for case in cases("seed_snn") {
+            check_on(&case, &device);
+        }
+    }
 }
 
 #[test]

@@ -4,11 +4,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Result;
-use burn::tensor::Device;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use snn::Implementation;
 use snn::bench::{SEED_LAYER_SHAPE, layer_inputs, layer_training_step, seed_neurons};
+
+use super::device::DeviceChoice;
 
 /// What to benchmark.
 #[derive(Debug, Subcommand)]
@@ -36,12 +37,16 @@ pub struct NeuronsArgs {
     /// Where to write the JSON record.
     #[arg(long, default_value = "target/bench/neurons.json")]
     json: PathBuf,
+    /// Where the layers run.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    device: DeviceChoice,
 }
 
 #[derive(Debug, Serialize)]
 struct NeuronsRecord {
     benchmark: &'static str,
     shape: [usize; 5],
+    device: String,
     threads: usize,
     repeats: usize,
     results: Vec<Measurement>,
@@ -67,12 +72,12 @@ pub fn run(bench: Bench) -> Result<()> {
 
 fn neurons(args: &NeuronsArgs) -> Result<()> {
     anyhow::ensure!(args.repeats > 0, "--repeats must be at least 1");
-    let device = Device::flex().autodiff();
+    let (device, device_name) = args.device.device()?;
+    let device = device.autodiff();
     let (x, upstream) = layer_inputs(SEED_LAYER_SHAPE, &device);
     let mut results = Vec::new();
     println!(
-        "forward + backward of one multi-step neuron layer, input {SEED_LAYER_SHAPE:?}, {} threads",
-        rayon::current_num_threads()
+        "forward + backward of one multi-step neuron layer, input {SEED_LAYER_SHAPE:?}, on {device_name}"
     );
     for (name, config) in seed_neurons() {
         let neuron = config.init(&device)?;
@@ -105,6 +110,7 @@ fn neurons(args: &NeuronsArgs) -> Result<()> {
     let record = NeuronsRecord {
         benchmark: "neuron_forward_backward",
         shape: SEED_LAYER_SHAPE,
+        device: device_name,
         threads: rayon::current_num_threads(),
         repeats: args.repeats,
         results,

@@ -133,6 +133,10 @@ fn measure<M: Classifier>(
         let batch = seed_batch(device);
         let begin = Instant::now();
         model = train_step(model, &mut optimizer, config, batch)?.model;
+        // A GPU runs the backward pass and the update after `train_step` returns: wait for them.
+        device
+            .sync()
+            .map_err(|e| anyhow::anyhow!("{device:?}: {e:?}"))?;
         if step >= args.warmup {
             times.push(begin.elapsed().as_secs_f64());
         }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Result;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 use clap::Args;
 use serde::Serialize;
 use snn::bench::{SEED_BATCH_SHAPE, event_frames, seed_nets};
@@ -13,6 +13,7 @@ use snn::sparse::SparseSeedSnn;
 use snn::train::median;
 
 use super::bench::write_json_atomically;
+use super::device::DeviceChoice;
 
 /// Options of `spikeforge bench sparse`.
 #[derive(Debug, Args)]
@@ -33,12 +34,17 @@ pub struct SparseArgs {
     /// Where to write the JSON record.
     #[arg(long, default_value = "target/bench/sparse.json")]
     json: PathBuf,
+    /// Where the dense pass runs (the event-driven pass is a CPU algorithm and runs there).
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    device: DeviceChoice,
 }
 
 #[derive(Debug, Serialize)]
 struct SparseRecord {
     benchmark: &'static str,
     batch_shape: [usize; 5],
+    /// Where the dense pass ran.
+    dense_device: String,
     threads: usize,
     results: Vec<DensityMeasurement>,
 }
@@ -62,13 +68,13 @@ pub fn run(args: &SparseArgs) -> Result<()> {
         args.densities.iter().all(|d| (0.0..=1.0).contains(d)),
         "--densities must lie in [0, 1]"
     );
-    let device = Device::flex();
+    let (device, device_name) = args.device.device()?;
     let (_, config) = seed_nets()[0];
     let net = config.init(0, &device)?;
     let engine = SparseSeedSnn::new(&net)?;
     let [t, n, ..] = SEED_BATCH_SHAPE;
     println!(
-        "inference of the seed SNN (random init, seed 0) on binary event frames {SEED_BATCH_SHAPE:?}, {} threads",
+        "inference of the seed SNN (random init, seed 0) on binary event frames {SEED_BATCH_SHAPE:?}, dense on {device_name}, event-driven on {} CPU threads",
         rayon::current_num_threads()
     );
     let mut results = Vec::new();
@@ -117,6 +123,7 @@ pub fn run(args: &SparseArgs) -> Result<()> {
     let record = SparseRecord {
         benchmark: "seed_snn_inference_dense_vs_event_driven",
         batch_shape: SEED_BATCH_SHAPE,
+        dense_device: device_name,
         threads: rayon::current_num_threads(),
         results,
     };

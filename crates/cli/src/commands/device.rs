@@ -32,8 +32,7 @@ impl DeviceChoice {
 
 #[cfg(feature = "cuda")]
 fn cuda() -> Result<(Device, String)> {
-    let device = Device::cuda(0);
-    Ok((device.clone(), format!("cuda:0 ({device:?})")))
+    named("cuda:0", Device::cuda(0))
 }
 
 #[cfg(not(feature = "cuda"))]
@@ -43,8 +42,27 @@ fn cuda() -> Result<(Device, String)> {
 
 #[cfg(feature = "wgpu")]
 fn wgpu() -> Result<(Device, String)> {
-    let device = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice);
-    Ok((device.clone(), format!("wgpu ({device:?})")))
+    named(
+        "wgpu",
+        Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+    )
+}
+
+/// Opens a GPU device and names it for run records by what the device calls itself
+/// (`NVIDIA H100 PCIe`, `llvmpipe (LLVM 15.0.6, 256 bits)`). Opening fails with an error, not a
+/// panic, where the machine has no such device.
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+fn named(choice: &str, device: Device) -> Result<(Device, String)> {
+    let opened = std::panic::catch_unwind(|| device.identity());
+    match opened {
+        Ok(identity) => {
+            let name = identity.map_or_else(|| format!("{device:?}"), |id| id.name);
+            Ok((device, format!("{choice} ({name})")))
+        }
+        Err(_) => bail!(
+            "could not open the {choice} device (see the message above); is a driver installed?"
+        ),
+    }
 }
 
 #[cfg(not(feature = "wgpu"))]

@@ -15,6 +15,7 @@ use snn::train::data::{CachePart, FrameSource, Subset, batch};
 use snn::train::{BEST_CHECKPOINT, LAST_CHECKPOINT, RunRecord, load_checkpoint_model, median};
 
 use super::bench::write_json_atomically;
+use super::device::DeviceChoice;
 
 /// Options of `spikeforge eval`.
 #[derive(Debug, Args)]
@@ -37,6 +38,9 @@ pub struct EvalArgs {
     /// Where to write the JSON record (default `<run>/eval.json`).
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Where the dense pass runs (the event-driven pass is a CPU algorithm and runs there).
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    device: DeviceChoice,
 }
 
 /// A run's checkpoints.
@@ -54,6 +58,8 @@ struct EvalRecord {
     checkpoint: String,
     epoch_of_best: usize,
     test_samples: usize,
+    /// Where the dense pass ran.
+    device: String,
     threads: usize,
     dense: PathResult,
     sparse: Option<SparseComparison>,
@@ -115,17 +121,16 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         Which::Best => BEST_CHECKPOINT,
         Which::Last => LAST_CHECKPOINT,
     });
-    let device = Device::flex();
+    let (device, device_name) = args.device.device()?;
     let skeleton = record.model.config().init(0, &device)?;
     let (net, _) = load_checkpoint_model(skeleton, &checkpoint)?;
     let test = test_batches(&record, args.batch, &device)?;
     println!(
-        "{}: {} test samples of {:?}, batch {}, {} threads",
+        "{}: {} test samples of {:?}, batch {}, dense pass on {device_name}",
         checkpoint.display(),
         test.samples(),
         test.shape,
         args.batch,
-        rayon::current_num_threads()
     );
 
     let (dense_scores, dense) = timed(args.repeats, &test, |frames, _| {
@@ -148,6 +153,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         checkpoint: checkpoint.display().to_string(),
         epoch_of_best: record.best_epoch,
         test_samples: test.samples(),
+        device: device_name,
         threads: rayon::current_num_threads(),
         dense: dense_result,
         sparse,

@@ -5,9 +5,10 @@
 //! instead of a graph of 5–10 nodes per step. It keeps only its inputs `X` and `V[-1]`
 //! (shared buffers, not copies), from which the backward pass recomputes `H`.
 //!
-//! Backends: Flex (CPU) and `Autodiff<Flex>`. On other backends (CUDA, wgpu) the neuron
-//! layer uses the reference composition until the GPU kernels arrive; see
-//! [`is_supported`].
+//! Backends: Flex (CPU, [`kernel`]) and, with the `cuda` or `wgpu` feature, burn's CubeCL
+//! backend (GPUs, [`super::cube`]), each also under `Autodiff`: a backend supplies its two
+//! kernels through [`NeuronKernels`], and one `Autodiff` implementation serves both. Elsewhere
+//! the neuron layer uses the reference composition; see [`is_supported`].
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -16,13 +17,16 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::ActivationOps;
 use burn::backend::{
-    Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension, tensor::FloatTensor,
+    Autodiff, Backend, DType, Dispatch, Flex, TensorMetadata, backend_extension,
+    tensor::FloatTensor,
 };
-use burn::tensor::{Shape, Tensor};
+use burn::tensor::{Device, Shape, Tensor};
 
 use super::dynamics::{Charge, Dynamics};
 use super::kernel::{self, BackwardOutputs, ForwardOutputs};
 use crate::flex::{contiguous, f32_slice, flex_tensor};
+#[cfg(feature = "cube")]
+use burn::backend::Cube;
 
 /// Which membrane potentials the fused op returns after the spikes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +60,7 @@ impl FusedSpec {
 }
 
 /// The backend extension behind the fused neuron layers.
-#[backend_extension(Flex, Autodiff)]
+#[backend_extension(Flex, Cube: cfg(feature = "cube"), Autodiff)]
 pub trait NeuronOps: Backend {
     /// Runs a multi-step neuron layer.
     ///
@@ -72,8 +76,26 @@ pub trait NeuronOps: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// Whether the fused op runs natively on this device for this dtype (Flex, f32).
-pub use crate::flex::is_supported;
+/// Whether the fused op runs natively on this device for this dtype: f32 on the CPU (Flex)
+/// or, in builds with a GPU feature, on a CubeCL device.
+pub fn is_supported(device: &Device, dtype: DType) -> bool {
+    crate::flex::is_supported(device, dtype) || cube_supported(device, dtype)
+}
+
+#[cfg(feature = "cube")]
+fn cube_supported(device: &Device, dtype: DType) -> bool {
+    use burn::backend::DispatchDevice;
+    let inner = match device.as_dispatch() {
+        DispatchDevice::Autodiff(autodiff) => &**autodiff,
+        other => other,
+    };
+    matches!(inner, DispatchDevice::Cube(_)) && dtype == DType::F32
+}
+
+#[cfg(not(feature = "cube"))]
+fn cube_supported(_: &Device, _: DType) -> bool {
+    false
+}
 
 /// Calls the fused op on high-level tensors; see [`NeuronOps::neuron_multi_step`].
 pub fn multi_step<const D: usize>(
@@ -90,6 +112,32 @@ pub fn multi_step<const D: usize>(
     ))
 }
 
+/// A backend's two kernels for the fused op; [`NeuronOps`] on the backend and on its
+/// `Autodiff` are built from them.
+pub(crate) trait NeuronKernels: Backend {
+    /// `[S; V]` of `layer` (see [`NeuronOps::neuron_multi_step`]).
+    fn forward(
+        layer: &Layer,
+        x: FloatTensor<Self>,
+        v0: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// The gradients of the inputs from the gradient `grad_out` of `[S; V]`.
+    fn backward(
+        layer: &Layer,
+        inputs: Saved<Self>,
+        grad_out: FloatTensor<Self>,
+    ) -> InputGradients<Self>;
+}
+
+/// `∂L/∂X`, `∂L/∂V[-1]` and, for PLIF, `∂L/∂w`.
+pub(crate) struct InputGradients<B: Backend> {
+    pub x: FloatTensor<B>,
+    pub v0: FloatTensor<B>,
+    pub w: Option<FloatTensor<B>>,
+}
+
 impl NeuronOps for Flex {
     fn neuron_multi_step(
         x: FlexTensor,
@@ -97,23 +145,39 @@ impl NeuronOps for Flex {
         w: FlexTensor,
         spec: FusedSpec,
     ) -> FlexTensor {
-        Layer::new(&x, &v0, &w, spec).forward(&x, &v0)
+        let layer = Layer::new(&x, &v0, spec);
+        <Flex as NeuronKernels>::forward(&layer, x, v0, w)
     }
 }
 
-/// Shapes and resolved equations of one call.
+#[cfg(feature = "cube")]
+impl NeuronOps for Cube {
+    fn neuron_multi_step(
+        x: FloatTensor<Self>,
+        v0: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        spec: FusedSpec,
+    ) -> FloatTensor<Self> {
+        let layer = Layer::new(&x, &v0, spec);
+        <Cube as NeuronKernels>::forward(&layer, x, v0, w)
+    }
+}
+
+/// Shapes and equations of one call.
 #[derive(Debug, Clone)]
-struct Layer {
-    dynamics: Dynamics,
-    steps_v: usize,
-    steps: usize,
-    neurons: usize,
-    x_shape: Shape,
-    v0_shape: Shape,
+pub(crate) struct Layer {
+    /// The equations; PLIF's `k` is resolved from `w` by each backend's kernels.
+    pub dynamics: Dynamics,
+    /// Rows of `V` after the spikes: 0, 1 (the last step) or `steps` (every step).
+    pub steps_v: usize,
+    pub steps: usize,
+    pub neurons: usize,
+    pub x_shape: Shape,
+    pub v0_shape: Shape,
 }
 
 impl Layer {
-    fn new(x: &FlexTensor, v0: &FlexTensor, w: &FlexTensor, spec: FusedSpec) -> Self {
+    fn new(x: &impl TensorMetadata, v0: &impl TensorMetadata, spec: FusedSpec) -> Self {
         let x_shape = x.shape();
         let steps = x_shape[0];
         let neurons = v0.shape().num_elements();
@@ -124,14 +188,8 @@ impl Layer {
             x_shape,
             x_shape.num_elements() / steps.max(1)
         );
-        let mut dynamics = spec.dynamics;
-        if let Charge::Plif { k, .. } = &mut dynamics.charge {
-            // burn's own sigmoid, so that k has the very bits the reference composition uses.
-            let k_tensor = contiguous(&Flex::sigmoid(w.clone()));
-            *k = f32_slice(&k_tensor)[0];
-        }
         Self {
-            dynamics,
+            dynamics: spec.dynamics,
             steps_v: spec.steps_v(steps),
             steps,
             neurons,
@@ -140,58 +198,61 @@ impl Layer {
         }
     }
 
-    /// Runs the kernel; returns `[S; V]`.
-    fn forward(&self, x: &FlexTensor, v0: &FlexTensor) -> FlexTensor {
-        let (x, v0) = (contiguous(x), contiguous(v0));
-        let spike_len = self.steps * self.neurons;
-        let len = (self.steps + self.steps_v) * self.neurons;
+    /// The shape of the output `[S; V]`.
+    pub fn output_shape(&self) -> Shape {
+        let mut shape = self.x_shape.clone();
+        shape[0] = self.steps + self.steps_v;
+        shape
+    }
+}
+
+/// The layer's equations with PLIF's `k = sigmoid(w)` read from `w` (burn's own sigmoid, so
+/// that `k` has the very bits the reference composition uses).
+fn flex_dynamics(layer: &Layer, w: &FlexTensor) -> Dynamics {
+    let mut dynamics = layer.dynamics;
+    if let Charge::Plif { k, .. } = &mut dynamics.charge {
+        let k_tensor = contiguous(&Flex::sigmoid(w.clone()));
+        *k = f32_slice(&k_tensor)[0];
+    }
+    dynamics
+}
+
+impl NeuronKernels for Flex {
+    fn forward(layer: &Layer, x: FlexTensor, v0: FlexTensor, w: FlexTensor) -> FlexTensor {
+        let dynamics = flex_dynamics(layer, &w);
+        let (x, v0) = (contiguous(&x), contiguous(&v0));
+        let spike_len = layer.steps * layer.neurons;
+        let len = (layer.steps + layer.steps_v) * layer.neurons;
         let mut out: Vec<f32> = Vec::with_capacity(len);
         let (spikes, v) = out.spare_capacity_mut()[..len].split_at_mut(spike_len);
         kernel::forward(
-            &self.dynamics,
+            &dynamics,
             f32_slice(&x),
             f32_slice(&v0),
-            self.steps,
+            layer.steps,
             ForwardOutputs {
                 spikes,
-                v: (self.steps_v > 0).then_some(v),
+                v: (layer.steps_v > 0).then_some(v),
             },
         );
         // SAFETY: `kernel::forward` writes every element of its outputs, which together are
         // the first `len` elements of `out`.
         unsafe { out.set_len(len) };
-        let mut out_shape = self.x_shape.clone();
-        out_shape[0] = self.steps + self.steps_v;
-        flex_tensor(out, out_shape)
+        flex_tensor(out, layer.output_shape())
     }
-}
 
-/// What the backward pass keeps from the forward pass: the inputs (shared buffers, not
-/// copies), from which it recomputes `H`.
-#[derive(Debug, Clone)]
-struct Saved {
-    layer: Layer,
-    x: FlexTensor,
-    v0: FlexTensor,
-}
-
-#[derive(Debug)]
-struct NeuronBackward;
-
-impl Backward<Flex, 3> for NeuronBackward {
-    type State = Saved;
-
-    fn backward(self, ops: Ops<Saved, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node_x, node_v0, node_w] = ops.parents;
-        let grad_out = contiguous(&grads.consume::<Flex>(&ops.node));
-        let Saved { layer, x, v0 } = ops.state;
-        let (x, v0) = (contiguous(&x), contiguous(&v0));
-
+    fn backward(layer: &Layer, inputs: Saved<Self>, grad_out: FlexTensor) -> InputGradients<Self> {
+        let dynamics = flex_dynamics(layer, &inputs.w);
+        let (x, v0, grad_out) = (
+            contiguous(&inputs.x),
+            contiguous(&inputs.v0),
+            contiguous(&grad_out),
+        );
         let x_len = layer.steps * layer.neurons;
         let mut grad_x: Vec<f32> = Vec::with_capacity(x_len);
         let mut grad_v0: Vec<f32> = Vec::with_capacity(layer.neurons);
         let grad_k_sum = kernel::backward(
-            &layer.dynamics,
+            &dynamics,
             f32_slice(&x),
             f32_slice(&v0),
             f32_slice(&grad_out),
@@ -206,30 +267,68 @@ impl Backward<Flex, 3> for NeuronBackward {
             grad_x.set_len(x_len);
             grad_v0.set_len(layer.neurons);
         }
-
-        if let Some(node) = node_x {
-            grads.register::<Flex>(node.id, flex_tensor(grad_x, layer.x_shape.clone()));
-        }
-        if let Some(node) = node_v0 {
-            grads.register::<Flex>(node.id, flex_tensor(grad_v0, layer.v0_shape.clone()));
-        }
-        if let (Some(node), Charge::Plif { k, .. }) = (node_w, layer.dynamics.charge) {
-            // dL/dw = (Σ dL/dH · dH/dk) · k(1 − k), in SpikingJelly's f32 order.
-            let grad_w = (grad_k_sum as f32) * k * (1.0 - k);
-            grads.register::<Flex>(node.id, flex_tensor(vec![grad_w], Shape::new([1])));
+        // dL/dw = (Σ dL/dH · dH/dk) · k(1 − k), in SpikingJelly's f32 order.
+        let grad_w = match dynamics.charge {
+            Charge::Plif { k, .. } => {
+                let grad_w = (grad_k_sum as f32) * k * (1.0 - k);
+                Some(flex_tensor(vec![grad_w], Shape::new([1])))
+            }
+            _ => None,
+        };
+        InputGradients {
+            x: flex_tensor(grad_x, layer.x_shape.clone()),
+            v0: flex_tensor(grad_v0, layer.v0_shape.clone()),
+            w: grad_w,
         }
     }
 }
 
-impl<C: CheckpointStrategy> NeuronOps for Autodiff<Flex, C> {
+/// What the backward pass keeps from the forward pass: the inputs (shared buffers, not
+/// copies), from which it recomputes `H`.
+#[derive(Debug, Clone)]
+pub(crate) struct Saved<B: Backend> {
+    pub x: FloatTensor<B>,
+    pub v0: FloatTensor<B>,
+    pub w: FloatTensor<B>,
+}
+
+#[derive(Debug)]
+struct NeuronBackward;
+
+impl<B: NeuronKernels> Backward<B, 3> for NeuronBackward {
+    type State = (Layer, Saved<B>);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_v0, node_w] = ops.parents;
+        let grad_out = grads.consume::<B>(&ops.node);
+        let (layer, saved) = ops.state;
+        let gradients = B::backward(&layer, saved, grad_out);
+        if let Some(node) = node_x {
+            grads.register::<B>(node.id, gradients.x);
+        }
+        if let Some(node) = node_v0 {
+            grads.register::<B>(node.id, gradients.v0);
+        }
+        if let (Some(node), Some(grad_w)) = (node_w, gradients.w) {
+            grads.register::<B>(node.id, grad_w);
+        }
+    }
+}
+
+impl<B: NeuronKernels, C: CheckpointStrategy> NeuronOps for Autodiff<B, C> {
     fn neuron_multi_step(
         x: FloatTensor<Self>,
         v0: FloatTensor<Self>,
         w: FloatTensor<Self>,
         spec: FusedSpec,
     ) -> FloatTensor<Self> {
-        let layer = Layer::new(x.primitive(), v0.primitive(), w.primitive(), spec);
-        let out = layer.forward(x.primitive(), v0.primitive());
+        let layer = Layer::new(x.primitive(), v0.primitive(), spec);
+        let out = B::forward(
+            &layer,
+            x.primitive().clone(),
+            v0.primitive().clone(),
+            w.primitive().clone(),
+        );
         match NeuronBackward
             .prepare::<C>([x.node(), v0.node(), w.node()])
             .compute_bound()
@@ -237,11 +336,11 @@ impl<C: CheckpointStrategy> NeuronOps for Autodiff<Flex, C> {
         {
             OpsKind::Tracked(prep) => {
                 let saved = Saved {
-                    layer,
                     x: x.primitive().clone(),
                     v0: v0.primitive().clone(),
+                    w: w.primitive().clone(),
                 };
-                prep.finish(saved, out)
+                prep.finish((layer, saved), out)
             }
             OpsKind::UnTracked(prep) => prep.finish(out),
         }

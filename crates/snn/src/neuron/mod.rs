@@ -6,8 +6,11 @@
 //! [`SpikingNeuron`] is the thin burn `Module` on top (it holds PLIF's learnable weight).
 //!
 //! [`multi_step`] has two implementations with one API ([`Implementation`]): the fused op
-//! (default; [`fused`]) and the reference composition of burn ops.
+//! (default; [`fused`], on the CPU and, in GPU builds, on CubeCL devices) and the reference
+//! composition of burn ops.
 
+#[cfg(feature = "cube")]
+mod cube;
 pub mod dynamics;
 pub mod fused;
 mod kernel;

@@ -75,6 +75,43 @@ pub fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
         .install(f)
 }
 
+/// The GPU devices the GPU tests run on: one per GPU feature of this build (`wgpu`: the
+/// default adapter, lavapipe on CI; `cuda`: the first NVIDIA GPU) that this machine can open.
+/// A device that cannot be opened is skipped with a note on stderr, unless
+/// `SPIKEFORGE_REQUIRE_GPU` is set (CI installs lavapipe and sets it): then the test fails.
+#[cfg(feature = "cube")]
+pub fn gpu_devices() -> Vec<Device> {
+    let mut candidates = Vec::new();
+    #[cfg(feature = "wgpu")]
+    candidates.push((
+        "wgpu",
+        Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+    ));
+    #[cfg(feature = "cuda")]
+    candidates.push(("cuda", Device::cuda(0)));
+    candidates
+        .into_iter()
+        .filter_map(|(name, device)| {
+            let probe = std::panic::catch_unwind(|| {
+                Tensor::<1>::from_floats([1.0], &device).into_data();
+            });
+            match probe {
+                Ok(()) => Some(device),
+                Err(_) if std::env::var_os("SPIKEFORGE_REQUIRE_GPU").is_some() => {
+                    panic!("SPIKEFORGE_REQUIRE_GPU is set but the {name} device could not be opened")
+                }
+                Err(_) => {
+                    eprintln!(
+                        "SKIPPED on {name}: no such device on this machine (for wgpu without a GPU, \
+                         install a software Vulkan driver such as Debian's mesa-vulkan-drivers)"
+                    );
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
 /// The values of a tensor.
 pub fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
     tensor.into_data().try_to_vec::<f32>().unwrap()
