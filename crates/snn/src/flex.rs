@@ -6,11 +6,15 @@ use burn::tensor::{Device, Shape, TensorData};
 
 /// Whether a fused op runs natively on this device for this dtype (Flex, f32).
 pub fn is_supported(device: &Device, dtype: DType) -> bool {
-    let inner = match device.as_dispatch() {
-        DispatchDevice::Autodiff(autodiff) => &**autodiff,
+    matches!(computing_device(device), DispatchDevice::Flex(_)) && dtype == DType::F32
+}
+
+/// The device that computes: the one an autodiff device wraps, or the device itself.
+pub(crate) fn computing_device(device: &Device) -> &DispatchDevice {
+    match device.as_dispatch() {
+        DispatchDevice::Autodiff(autodiff) => autodiff,
         other => other,
-    };
-    matches!(inner, DispatchDevice::Flex(_)) && dtype == DType::F32
+    }
 }
 
 /// The tensor itself when it is already contiguous from offset 0, else a contiguous copy.

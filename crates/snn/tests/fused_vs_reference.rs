@@ -216,33 +216,28 @@ fn every_combination_agrees_on_gpu() {
 
 #[cfg(feature = "cube")]
 fn check_all_on(device: &Device) {
-    for problem in every_combination() {
-        check_on(&problem, device);
-    }
-    for config in [NeuronConfig::if_node(), NeuronConfig::plif(2.0)] {
-        let problem = Problem {
-            config,
-            steps: 8,
-            neurons: [5, 1000],
-            store_v_seq: true,
-            seed: 7,
-        };
-        check_on(&problem, device);
+    for problem in every_combination().iter().chain(&many_block_problems()) {
+        check_on(problem, device);
     }
 }
 
 #[test]
 fn many_blocks_agree() {
-    // More neurons than one kernel block, with a ragged last block.
-    for config in [NeuronConfig::if_node(), NeuronConfig::plif(2.0)] {
-        check(&Problem {
+    many_block_problems().iter().for_each(check);
+}
+
+/// More neurons than one CPU kernel block (and one GPU cube), with a ragged last block.
+fn many_block_problems() -> Vec<Problem> {
+    [NeuronConfig::if_node(), NeuronConfig::plif(2.0)]
+        .into_iter()
+        .map(|config| Problem {
             config,
             steps: 8,
             neurons: [5, 1000],
             store_v_seq: true,
             seed: 7,
-        });
-    }
+        })
+        .collect()
 }
 
 fn config_strategy() -> impl Strategy<Value = NeuronConfig> {

@@ -75,46 +75,41 @@ struct Numbers {
     surrogate: [f32; 3],
 }
 
-impl Rule {
-    fn new(dynamics: &Dynamics, v_output: u32) -> Self {
-        let charge = match dynamics.charge {
-            Charge::If => CHARGE_IF,
-            Charge::Lif {
-                decay_input: true, ..
-            } => CHARGE_LIF,
-            Charge::Lif {
-                decay_input: false, ..
-            } => CHARGE_LIF_NO_DECAY_INPUT,
-            Charge::Plif {
-                decay_input: true, ..
-            } => CHARGE_PLIF,
-            Charge::Plif {
-                decay_input: false, ..
-            } => CHARGE_PLIF_NO_DECAY_INPUT,
-        };
-        Self {
-            charge,
-            hard_reset: dynamics.v_reset.is_some(),
-            detach_reset: dynamics.detach_reset,
-            surrogate: surrogate_code(&dynamics.surrogate).0,
-            v_output,
-        }
-    }
-}
-
-impl Numbers {
-    fn new(dynamics: &Dynamics) -> Self {
-        let tau = match dynamics.charge {
-            Charge::Lif { tau, .. } => tau,
-            _ => 1.0,
-        };
-        Self {
-            v_threshold: dynamics.v_threshold,
-            rest: dynamics.rest(),
+/// A layer's equations as the kernels take them: the compile-time [`Rule`] (with the output
+/// code `v_output`) and the run-time [`Numbers`].
+fn equations(dynamics: &Dynamics, v_output: u32) -> (Rule, Numbers) {
+    let (charge, tau) = match dynamics.charge {
+        Charge::If => (CHARGE_IF, 1.0),
+        Charge::Lif {
             tau,
-            surrogate: surrogate_code(&dynamics.surrogate).1,
-        }
-    }
+            decay_input: true,
+        } => (CHARGE_LIF, tau),
+        Charge::Lif {
+            tau,
+            decay_input: false,
+        } => (CHARGE_LIF_NO_DECAY_INPUT, tau),
+        Charge::Plif {
+            decay_input: true, ..
+        } => (CHARGE_PLIF, 1.0),
+        Charge::Plif {
+            decay_input: false, ..
+        } => (CHARGE_PLIF_NO_DECAY_INPUT, 1.0),
+    };
+    let (surrogate, constants) = surrogate_code(&dynamics.surrogate);
+    let rule = Rule {
+        charge,
+        hard_reset: dynamics.v_reset.is_some(),
+        detach_reset: dynamics.detach_reset,
+        surrogate,
+        v_output,
+    };
+    let numbers = Numbers {
+        v_threshold: dynamics.v_threshold,
+        rest: dynamics.rest(),
+        tau,
+        surrogate: constants,
+    };
+    (rule, numbers)
 }
 
 /// A surrogate's code and its constants, pre-computed in `f32` exactly as the CPU derivatives
@@ -369,12 +364,13 @@ struct Launch {
 impl Launch {
     fn new(layer: &Layer, on: &CubeTensor) -> Self {
         let dim = CubeDim::new_1d(CUBE_SIZE);
+        let (rule, numbers) = equations(&layer.dynamics, v_output_code(layer));
         Self {
             client: on.client.clone(),
             count: cubecl::calculate_cube_count_elemwise(&on.client, layer.neurons, dim),
             dim,
-            rule: Rule::new(&layer.dynamics, v_output_code(layer)),
-            numbers: Numbers::new(&layer.dynamics),
+            rule,
+            numbers,
         }
     }
 }

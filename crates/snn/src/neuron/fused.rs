@@ -85,11 +85,10 @@ pub fn is_supported(device: &Device, dtype: DType) -> bool {
 #[cfg(feature = "cube")]
 fn cube_supported(device: &Device, dtype: DType) -> bool {
     use burn::backend::DispatchDevice;
-    let inner = match device.as_dispatch() {
-        DispatchDevice::Autodiff(autodiff) => &**autodiff,
-        other => other,
-    };
-    matches!(inner, DispatchDevice::Cube(_)) && dtype == DType::F32
+    matches!(
+        crate::flex::computing_device(device),
+        DispatchDevice::Cube(_)
+    ) && dtype == DType::F32
 }
 
 #[cfg(not(feature = "cube"))]
