@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 7 on a machine with an NVIDIA GPU, in one script:
+# The GPU checks and benchmarks on a machine with an NVIDIA GPU, in one script:
 #   1. the GPU tests on CUDA and wgpu (the fused CubeCL neuron kernels against SpikingJelly's
 #      fixtures and against the reference composition; one training step of the seed SNN),
 #      failing rather than skipping where a device cannot be opened;

@@ -16,7 +16,7 @@ import time
 import types
 
 # spikingjelly.datasets imports torchaudio, which the PyPI wheels pair with another CUDA build
-# than torch's and which this benchmark does not use: stub it (spikingjelly-spec.md §9).
+# than torch's and which this benchmark does not use: stub it.
 sys.modules.setdefault("torchaudio", types.ModuleType("torchaudio"))
 
 from spikingjelly import configure  # noqa: E402

@@ -4,11 +4,11 @@ first NVIDIA GPU, where SpikingJelly's multi-step IF runs its CUDA provider (Tri
 each step is timed to a device synchronisation and the peak is the device memory allocated.
 
 Batch [B=32, T=8, 2, 32, 32] of frames uniform in [0, 1), transposed time-first; labels
-i mod 10; MSE against one-hot; SGD lr 0.05. Networks (spikingjelly-spec.md §3):
+i mod 10; MSE against one-hot; SGD lr 0.05. Networks (as the seed experiment defines them):
   SNN single-step: Conv2d(2,32,3,p=1) -> IFNode() -> Flatten -> Linear(32768,10), looped over T
                    (the seed report's code), output the mean over T;
   SNN multi-step:  the same in multi-step mode (SpikingJelly's fastest CPU path);
-  CNN:             Conv2d -> ReLU -> Flatten -> Linear on the frames summed over T;
+  CNN:             Conv2d -> ReLU -> Flatten -> Linear on the mean of the T frames;
   Deep SNN:        [Conv2d(3x3, p=1, no bias) -> BatchNorm2d -> IFNode() -> MaxPool2d(2)] x 3 with
                    64/128/128 channels -> Flatten -> Linear(2048, 10), output the mean over T,
                    multi-step (BatchNorm over all T*N frames) or single-step (looped over T).
@@ -64,7 +64,7 @@ class SeedCNN(nn.Module):
         self.fc = nn.Linear(C * H * W, CLASSES)
 
     def forward(self, x_tb):
-        return self.fc(F.relu(self.conv(x_tb.sum(0))).flatten(1))
+        return self.fc(F.relu(self.conv(x_tb.mean(0))).flatten(1))
 
 
 class DeepSNN(nn.Module):

@@ -8,7 +8,8 @@ A run that diverges is reported as such (spikeforge stops it; SpikingJelly train
 
 Usage (from the repository root, with the anchor venv of benches/setup_anchor_env.sh):
   python scripts/accuracy_vs_spikingjelly.py --model snn --seeds 0 1 2 [--out DIR] \\
-      -- --dataset nmnist --root ../shared/data/nmnist/slayer_NMNISTsmall --size 34
+      -- --dataset nmnist --root NMNIST_SMALL --size 34
+with NMNIST_SMALL a folder in the small N-MNIST subset layout (SLAYER's NMNISTsmall).
 Everything after `--` goes to `spikeforge train`; --epochs, --batch, --lr, --channels, --loss,
 --surrogate and --cnn-input are passed on to SpikingJelly as well.
 """

@@ -2,17 +2,18 @@
 
 The anchor for `spikeforge train`: the same frames, the same split (read from the cache that
 `spikeforge prepare` wrote: `<cache dir>/{train,test}.f32` + `manifest.json`), the same
-network, loss, optimiser and schedule as the seed report (spikingjelly-spec.md §3):
+network, loss, optimiser and schedule as the seed experiment defines them:
 
     SNN: Conv2d(2, C, 3, padding=1) -> IFNode() -> Flatten -> Linear(C*h*w, classes),
          output = mean over T of the Linear outputs (multi-step, T-first input)
-    CNN: the same with ReLU, fed the frames summed over T (`--cnn-input sum`) or applied
-         per frame and averaged over T (`--cnn-input per-frame`)
+    CNN: the same with ReLU, fed the mean of the T frames (`--cnn-input mean`, the default),
+         their sum (`--cnn-input sum`), or applied per frame and averaged over T
+         (`--cnn-input per-frame`)
     MSE against one-hot (default) or cross-entropy; SGD(lr) ; batch 32; shuffled each epoch.
 
 Usage: python scripts/spikingjelly_train.py CACHE_DIR --model snn|cnn [--epochs 20]
        [--batch 32] [--lr 0.05] [--seed 0] [--channels 32] [--loss mse|ce]
-       [--surrogate sigmoid|atan] [--cnn-input sum|per-frame] [--threads 2] [--out FILE]
+       [--surrogate sigmoid|atan] [--cnn-input mean|sum|per-frame] [--threads 2] [--out FILE]
 Prints one JSON object (per-epoch metrics, best test accuracy, time per 100 batches).
 """
 
@@ -59,19 +60,21 @@ class SeedSNN(nn.Module):
 
 
 class SeedCNN(nn.Module):
-    def __init__(self, channels, h, w, classes, per_frame):
+    def __init__(self, channels, h, w, classes, cnn_input):
         super().__init__()
         self.conv = nn.Conv2d(2, channels, 3, padding=1)
         self.fc = nn.Linear(channels * h * w, classes)
-        self.per_frame = per_frame
+        self.cnn_input = cnn_input
 
     def net(self, x):
         return self.fc(F.relu(self.conv(x)).flatten(1))
 
     def forward(self, x_tb):
-        if self.per_frame:
+        if self.cnn_input == "per-frame":
             return torch.stack([self.net(x) for x in x_tb]).mean(0)
-        return self.net(x_tb.sum(0))
+        if self.cnn_input == "sum":
+            return self.net(x_tb.sum(0))
+        return self.net(x_tb.mean(0))
 
 
 def loss_of(out, y, kind, classes):
@@ -91,7 +94,7 @@ def main():
     parser.add_argument("--channels", type=int, default=32)
     parser.add_argument("--loss", choices=["mse", "ce"], default="mse")
     parser.add_argument("--surrogate", choices=["sigmoid", "atan"], default="sigmoid")
-    parser.add_argument("--cnn-input", choices=["sum", "per-frame"], default="sum")
+    parser.add_argument("--cnn-input", choices=["mean", "sum", "per-frame"], default="mean")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=pathlib.Path)
     args = parser.parse_args()
@@ -108,7 +111,7 @@ def main():
         fn = surrogate.Sigmoid() if args.surrogate == "sigmoid" else surrogate.ATan()
         net = SeedSNN(args.channels, h, w, classes, fn)
     else:
-        net = SeedCNN(args.channels, h, w, classes, args.cnn_input == "per-frame")
+        net = SeedCNN(args.channels, h, w, classes, args.cnn_input)
     optimizer = torch.optim.SGD(net.parameters(), lr=args.lr)
     generator = torch.Generator().manual_seed(args.seed)
 

@@ -6,6 +6,8 @@
 mod commands;
 mod plots;
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 
 // jemalloc keeps freed pages for reuse: a training step allocates tensors of tens of MiB,
@@ -34,6 +36,8 @@ enum Command {
     Compare(commands::compare::CompareArgs),
     /// Evaluate a trained run's checkpoint on its test set (`--sparse`: also event-driven).
     Eval(commands::eval::EvalArgs),
+    /// The table and plots of finished runs (run folders or `compare` folders).
+    Report(commands::report::ReportArgs),
     /// Turn still images into event recordings with an emulated event camera.
     Emulate(commands::emulate::EmulateArgs),
     /// Measure speed and write the figures as JSON.
@@ -41,13 +45,39 @@ enum Command {
     Bench(commands::bench::Bench),
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+fn main() -> ExitCode {
+    end_quietly_on_closed_pipe();
+    let result = match Cli::parse().command {
         Command::Prepare(args) => commands::prepare::run(&args),
         Command::Train(args) => commands::train::run(&args),
         Command::Compare(args) => commands::compare::run(&args),
         Command::Eval(args) => commands::eval::run(&args),
+        Command::Report(args) => commands::report::run(&args),
         Command::Emulate(args) => commands::emulate::run(&args),
         Command::Bench(bench) => commands::bench::run(bench),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // A user's error is its message and causes; a backtrace is for panics (bugs).
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Restores the default action of SIGPIPE, which Rust's runtime ignores: when the reader of
+/// our output goes away (`spikeforge train … | head -1`), the process ends as Unix tools do,
+/// instead of panicking on the next line it prints. Files already written stay whole: every
+/// record and checkpoint is written to a temporary file, then renamed.
+fn end_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first in `main`, before any other thread exists; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

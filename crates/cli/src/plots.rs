@@ -1,6 +1,10 @@
 //! PNG plots of training runs: curves over epochs and bars per layer.
+//!
+//! Text is drawn with DejaVu Sans, embedded in the binary (`assets/fonts`, with its licence),
+//! so that plotting needs no system font library.
 
 use std::path::Path;
+use std::sync::Once;
 
 use anyhow::{Context, Result, anyhow};
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
@@ -47,8 +51,10 @@ pub fn line_chart(
             } else {
                 (0.0, y_max.max(0.0) + 1.0)
             };
+            let legend = legend_position(series, |y| y > (y_min + y_max) / 2.0);
             render(path, |root| {
-                draw_lines(root, title, y_label, 0.0..x_max, y_min..y_max, series)
+                let y = y_min..y_max;
+                draw_lines(root, title, y_label, 0.0..x_max, y, legend, series)
             })
         }
         YScale::Log => {
@@ -57,11 +63,26 @@ pub fn line_chart(
             } else {
                 (1e-3, 1.0)
             };
+            let legend = legend_position(series, |y| y > (y_min * y_max).sqrt());
             render(path, |root| {
                 let y = (y_min..y_max).log_scale();
-                draw_lines(root, title, y_label, 0.0..x_max, y, series)
+                draw_lines(root, title, y_label, 0.0..x_max, y, legend, series)
             })
         }
+    }
+}
+
+/// The legend's corner: at the bottom right where most series end in the upper half
+/// (`upper`), so that it covers no line's end; at the top right otherwise.
+fn legend_position(series: &[Series], upper: impl Fn(f64) -> bool) -> SeriesLabelPosition {
+    let ends = series.iter().filter_map(|s| s.points.last().map(|p| p.1));
+    let (high, all) = ends.fold((0, 0), |(high, all), y| {
+        (high + usize::from(upper(y)), all + 1)
+    });
+    if 2 * high > all {
+        SeriesLabelPosition::LowerRight
+    } else {
+        SeriesLabelPosition::UpperRight
     }
 }
 
@@ -72,6 +93,7 @@ fn draw_lines<Y>(
     y_label: &str,
     x: std::ops::Range<f64>,
     y: Y,
+    legend: SeriesLabelPosition,
     series: &[Series],
 ) -> std::result::Result<(), Box<dyn std::error::Error>>
 where
@@ -79,7 +101,7 @@ where
     Y::CoordDescType: ValueFormatter<f64>,
 {
     let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", 24))
+        .caption(title, (FONT, 24))
         .margin(16)
         .x_label_area_size(44)
         .y_label_area_size(64)
@@ -87,6 +109,7 @@ where
     chart
         .configure_mesh()
         .x_desc("epoch")
+        .x_label_formatter(&|v| format!("{v:.0}"))
         .y_desc(y_label)
         .y_label_formatter(&|v| format!("{}", (v * 1e4).round() / 1e4))
         .draw()?;
@@ -102,7 +125,7 @@ where
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(legend)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()?;
@@ -114,7 +137,7 @@ pub fn bar_chart(path: &Path, title: &str, y_label: &str, bars: &[(String, f64)]
     let y_max = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1e-3) * 1.15;
     render(path, |root| {
         let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 24))
+            .caption(title, (FONT, 24))
             .margin(16)
             .x_label_area_size(44)
             .y_label_area_size(64)
@@ -147,7 +170,7 @@ pub fn bar_chart(path: &Path, title: &str, y_label: &str, bars: &[(String, f64)]
             Text::new(
                 format!("{value:.4}"),
                 (SegmentValue::CenterOf(i), *value + 0.03 * y_max),
-                ("sans-serif", 18),
+                (FONT, 18),
             )
         }))?;
         Ok(())
@@ -156,11 +179,25 @@ pub fn bar_chart(path: &Path, title: &str, y_label: &str, bars: &[(String, f64)]
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
 
+/// The font of every text in the plots.
+const FONT: &str = "sans-serif";
+
+/// Registers the embedded font as [`FONT`] (once per process).
+fn register_font() {
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(|| {
+        let bytes = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+        plotters::style::register_font(FONT, FontStyle::Normal, bytes)
+            .unwrap_or_else(|_| panic!("the embedded DejaVu Sans is a valid font"));
+    });
+}
+
 /// Renders into a temporary PNG beside `path`, then renames it into place.
 fn render(
     path: &Path,
     draw: impl FnOnce(&Area) -> std::result::Result<(), Box<dyn std::error::Error>>,
 ) -> Result<()> {
+    register_font();
     let name = path.file_name().context("a plot needs a file name")?;
     let temporary = path.with_file_name(format!(".{}.partial.png", name.to_string_lossy()));
     {

@@ -4,7 +4,7 @@
 //! and (the SNN) event-driven.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use events::Events;
 use events::formats::nmnist;
@@ -56,29 +56,35 @@ fn scratch(name: &str) -> PathBuf {
 /// Runs `command` on the synthetic folder (small network, 4 frames, lr 0.02 unless `extra`
 /// names one).
 fn invoke(scratch: &Path, command: &str, extra: &[&str]) -> Output {
-    spikeforge()
-        .args([
-            command,
-            "--dataset",
-            "nmnist",
-            "--size",
-            "34",
-            "--frames",
-            "4",
-        ])
-        .args(["--batch", "8", "--channels", "4"])
-        .args(if extra.contains(&"--lr") {
-            &[][..]
-        } else {
-            &["--lr", "0.02"][..]
-        })
-        .arg("--root")
-        .arg(scratch.join("nmnist"))
-        .arg("--cache")
-        .arg(scratch.join("cache"))
-        .args(extra)
+    on_synthetic_folder(scratch, command, extra)
         .output()
         .unwrap()
+}
+
+/// The command line of [`invoke`].
+fn on_synthetic_folder(scratch: &Path, command: &str, extra: &[&str]) -> Command {
+    let mut line = spikeforge();
+    line.args([
+        command,
+        "--dataset",
+        "nmnist",
+        "--size",
+        "34",
+        "--frames",
+        "4",
+    ])
+    .args(["--batch", "8", "--channels", "4"])
+    .args(if extra.contains(&"--lr") {
+        &[][..]
+    } else {
+        &["--lr", "0.02"][..]
+    })
+    .arg("--root")
+    .arg(scratch.join("nmnist"))
+    .arg("--cache")
+    .arg(scratch.join("cache"))
+    .args(extra);
+    line
 }
 
 /// [`invoke`], which must succeed.
@@ -251,6 +257,32 @@ fn compare_trains_both_networks_on_the_same_data() {
         assert_png(&out.join(plot));
     }
 
+    // `report`: the table of the compare folder's two runs, and their plots drawn anew; two
+    // folders need `--out`.
+    let plots = scratch.join("report");
+    let report = |args: &[&Path]| spikeforge().arg("report").args(args).output().unwrap();
+    let output = report(&[&out, Path::new("--out"), &plots]);
+    assert!(output.status.success(), "{output:?}");
+    let table = String::from_utf8(output.stdout).unwrap();
+    let best = |net: &str| 100.0 * comparison[net]["best_test_accuracy"].as_f64().unwrap();
+    for (label, net) in [("SNN", "snn"), ("CNN", "cnn")] {
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("{table}"));
+        assert!(row.contains(&format!("{:.2} %", best(net))), "{row}");
+    }
+    for plot in ["accuracy.png", "loss.png", "firing_rate.png"] {
+        assert_png(&plots.join(plot));
+    }
+    let refused = report(&[&out.join("snn"), &out.join("cnn")]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8(refused.stderr)
+            .unwrap()
+            .contains("--out DIR")
+    );
+
     // `eval`: the SNN dense and event-driven (the same predictions, up to summation order);
     // the CNN dense only, and a clear refusal of --sparse.
     let eval = |run: &str, extra: &[&str]| {
@@ -294,7 +326,16 @@ fn compare_reports_a_diverging_network_and_keeps_the_other() {
     let output = run(
         &scratch,
         "compare",
-        &["--epochs", "1", "--lr", "3", "--out", out.to_str().unwrap()],
+        &[
+            "--epochs",
+            "1",
+            "--lr",
+            "3",
+            "--cnn-input",
+            "sum",
+            "--out",
+            out.to_str().unwrap(),
+        ],
     );
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("CNN: training the CNN"), "{stderr}");
@@ -304,5 +345,43 @@ fn compare_reports_a_diverging_network_and_keeps_the_other() {
     let error = comparison["cnn_error"].as_str().unwrap();
     assert!(error.contains("diverged at epoch 1"), "{error}");
     assert_eq!(comparison["snn"]["status"], "complete");
+    std::fs::remove_dir_all(scratch).unwrap();
+}
+
+/// `spikeforge train … | head -1`: the reader goes away after one line while training still
+/// prints; the process must end without a panic (on Unix by SIGPIPE, as `yes | head -1` does).
+#[test]
+fn a_closed_pipe_ends_training_quietly() {
+    use std::io::{BufRead, BufReader};
+
+    let scratch = scratch("pipe");
+    let out = scratch.join("run");
+    let mut child = on_synthetic_folder(
+        &scratch,
+        "train",
+        &["--epochs", "3", "--out", out.to_str().unwrap()],
+    )
+    .env("RUST_BACKTRACE", "1")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.starts_with("nmnist: "), "{first}");
+    drop(stdout);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            output.status.signal(),
+            Some(13),
+            "SIGPIPE ends it: {stderr}"
+        );
+    }
     std::fs::remove_dir_all(scratch).unwrap();
 }

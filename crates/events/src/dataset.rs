@@ -1,5 +1,4 @@
-//! Dataset folders: which recordings a dataset has, with their labels, in SpikingJelly's
-//! order (spec §4.4, §5, §6).
+//! Dataset folders: which recordings a dataset has, with their labels, in SpikingJelly's order.
 //!
 //! SpikingJelly's datasets are torchvision `DatasetFolder`s: class folders sorted by name, and
 //! the files of each class sorted by name as strings (so `cifar10_x_10` comes before
@@ -131,9 +130,9 @@ pub fn cifar10_dvs(root: &Path) -> Result<DatasetIndex> {
     Ok(index)
 }
 
-/// The small N-MNIST layout of `shared/data/nmnist/slayer_NMNISTsmall`: `<id>.bs2` files and
-/// two label lists (`train1K.txt`, `test100.txt`: a `#` header line, then `<id>\t<digit>`).
-/// Returns the train and the test recordings, each in list order.
+/// The small N-MNIST subset layout (SLAYER's NMNISTsmall): `<id>.bs2` files and two label
+/// lists (`train1K.txt`, `test100.txt`: a `#` header line, then `<id>\t<digit>`). Returns the
+/// train and the test recordings, each in list order.
 pub fn nmnist_id_lists(
     root: &Path,
     train_list: &str,
@@ -196,7 +195,7 @@ pub fn nmnist_id_lists(
 /// Returns the train and the test samples, each in the order of SpikingJelly's
 /// `DatasetFolder` over its `<label>/<file>_<k>.npz` output: label folders sorted as strings
 /// (`0, 1, 10, 2, …`), then file names. Labels here are the true `class − 1`; SpikingJelly's
-/// folder quirk returns 2 for folder `10`, 3 for `2`, … (spec §5).
+/// folder quirk (a folder's position in that order) returns 2 for folder `10`, 3 for `2`, ….
 pub fn dvs128_gesture(root: &Path) -> Result<(DatasetIndex, DatasetIndex)> {
     let part = |list: &str| -> Result<DatasetIndex> {
         let list_path = root.join(list);

@@ -1,8 +1,15 @@
 //! The built-in default dataset: ten classes of procedurally drawn shapes (no third-party
-//! data), varied in position, scale, rotation, contrast, texture and clutter, emulated into
-//! DVS128 recordings with the [`saccades`](crate::saccades) emulator. It is what a new user
-//! trains on without downloading anything; it is generated once, deterministically from its
-//! seed, and reused.
+//! data), bright on a darker background, near the centre, varied in position, size, rotation,
+//! brightness and texture, with a little clutter, and emulated into DVS128 recordings with
+//! the [`saccades`](crate::saccades) emulator: the saccades' motion makes the shapes' edges
+//! fire. It is what a new user trains on without downloading anything; it is generated once,
+//! deterministically from its seed, and reused.
+//!
+//! Version 2 (folder `default-v2-…`) is made so that the seed experiment means something on
+//! it: the one-layer SNN and CNN both learn it (best test accuracy above 80 % with the seed's
+//! settings) without overfitting; on version 1 (shapes anywhere in the image, of either
+//! contrast sign, in heavier clutter) they reached about 25 % on the test set, 40 points
+//! below their training accuracy.
 
 use std::path::{Path, PathBuf};
 
@@ -37,10 +44,10 @@ pub struct DefaultDatasetSpec {
 }
 
 impl Default for DefaultDatasetSpec {
-    /// 2000 training and 500 test recordings.
+    /// 2500 training and 500 test recordings.
     fn default() -> Self {
         Self {
-            train_per_class: 200,
+            train_per_class: 250,
             test_per_class: 50,
             seed: 0,
         }
@@ -48,28 +55,55 @@ impl Default for DefaultDatasetSpec {
 }
 
 impl DefaultDatasetSpec {
-    /// The folder name of this version of the dataset.
+    /// The folder name of this version of the dataset (also the name of its frame caches).
     pub fn folder_name(&self) -> String {
         format!(
-            "default-v1-{}x{}-seed{}",
+            "default-v2-{}x{}-seed{}",
             self.train_per_class, self.test_per_class, self.seed
         )
     }
 }
 
+/// How much the drawings vary: enough that the networks must generalise (train and test
+/// drawings are never the same), little enough that a one-layer network, whose Linear layer
+/// reads every position on its own, can learn the shapes from 250 examples each.
+mod variation {
+    /// Largest shift of the shape's centre from the image centre, in image pixels.
+    pub const JITTER: f32 = 2.0;
+    /// The shape's size (its unit, in image pixels): from, to.
+    pub const SCALE: (f32, f32) = (7.0, 10.0);
+    /// Largest rotation, in radians (20°).
+    pub const ANGLE: f32 = 0.35;
+    /// Background intensity: from, to.
+    pub const BACKGROUND: (f32, f32) = (0.1, 0.35);
+    /// The shape's contrast over the background (always brighter): from, to.
+    pub const CONTRAST: (f32, f32) = (0.3, 0.6);
+    /// Largest amplitude of the per-pixel texture noise.
+    pub const TEXTURE: f32 = 0.05;
+    /// Clutter: at most this many 3×3 blobs of random intensity.
+    pub const BLOBS: usize = 1;
+}
+
 /// Draws sample `index` of class `label` (deterministic in `seed`).
 pub fn draw(label: usize, index: u64, seed: u64) -> Image {
+    scene(label, index, seed).0
+}
+
+/// [`draw`]'s image and its background intensity (the sensor's surround, so that the image's
+/// border makes no events).
+fn scene(label: usize, index: u64, seed: u64) -> (Image, f32) {
+    use variation::*;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (index << 8) ^ label as u64);
-    let background: f32 = rng.random_range(0.15..0.6);
-    let contrast: f32 = rng.random_range(0.2..0.5) * if rng.random_bool(0.3) { -1.0 } else { 1.0 };
-    let foreground = (background + contrast).clamp(0.02, 0.98);
+    let background: f32 = rng.random_range(BACKGROUND.0..BACKGROUND.1);
+    let foreground = (background + rng.random_range(CONTRAST.0..CONTRAST.1)).min(0.98);
+    let centre = IMAGE_SIZE as f32 / 2.0;
     let (cx, cy) = (
-        rng.random_range(11.0..21.0f32),
-        rng.random_range(11.0..21.0f32),
+        centre + rng.random_range(-JITTER..=JITTER),
+        centre + rng.random_range(-JITTER..=JITTER),
     );
-    let scale: f32 = rng.random_range(6.0..11.0);
-    let angle: f32 = rng.random_range(-0.6..0.6);
-    let texture: f32 = rng.random_range(0.0..0.08);
+    let scale: f32 = rng.random_range(SCALE.0..SCALE.1);
+    let angle: f32 = rng.random_range(-ANGLE..=ANGLE);
+    let texture: f32 = rng.random_range(0.0..=TEXTURE);
     let n = IMAGE_SIZE;
     let mut pixels = vec![background; n * n];
     for y in 0..n {
@@ -83,8 +117,7 @@ pub fn draw(label: usize, index: u64, seed: u64) -> Image {
             }
         }
     }
-    // Clutter: a few small blobs of random intensity; then texture noise.
-    for _ in 0..rng.random_range(0..4) {
+    for _ in 0..rng.random_range(0..=BLOBS) {
         let (bx, by) = (rng.random_range(0..n), rng.random_range(0..n));
         let value: f32 = rng.random_range(0.05..0.95);
         for y in by..(by + 3).min(n) {
@@ -96,11 +129,12 @@ pub fn draw(label: usize, index: u64, seed: u64) -> Image {
     for p in &mut pixels {
         *p = (*p + texture * rng.random_range(-1.0..1.0f32)).clamp(0.0, 1.0);
     }
-    Image {
+    let image = Image {
         height: n,
         width: n,
         pixels,
-    }
+    };
+    (image, background)
 }
 
 /// Whether shape coordinates `(u, v)` (unit scale) are inside the class's shape.
@@ -125,17 +159,18 @@ fn inside(label: usize, u: f32, v: f32) -> bool {
 }
 
 /// The emulator settings of the dataset: DVS128, CIFAR10-DVS-like thresholds, light noise;
-/// three 100 ms saccades rendered every 4 ms (timestamps are interpolated between frames).
-fn sensor_and_motion(seed: u64) -> (SensorConfig, Motion) {
+/// three 100 ms saccades rendered every 10 ms (event times are interpolated between frames),
+/// the image filling 90 % of the sensor in front of a surround of its own background.
+fn sensor_and_motion(seed: u64, background: f32) -> (SensorConfig, Motion) {
     let sensor = SensorConfig {
         seed,
         background_rate_hz: 0.2,
         ..SensorConfig::default()
     };
     let motion = Motion {
-        frame_interval_us: 4_000,
+        frame_interval_us: 10_000,
         fill: 0.9,
-        background: 0.35,
+        background,
         ..Motion::default()
     };
     (sensor, motion)
@@ -178,9 +213,9 @@ fn generate(dir: &Path, spec: DefaultDatasetSpec, progress: &(dyn Fn() + Sync)) 
     jobs.par_iter()
         .try_for_each(|(file, label, index)| -> Result<()> {
             if !file.exists() {
-                let image = draw(*label, *index, spec.seed);
-                let (sensor, motion) =
-                    sensor_and_motion(spec.seed ^ index.wrapping_mul(31) ^ *label as u64);
+                let (image, background) = scene(*label, *index, spec.seed);
+                let sensor_seed = spec.seed ^ index.wrapping_mul(31) ^ *label as u64;
+                let (sensor, motion) = sensor_and_motion(sensor_seed, background);
                 aedat2::write(file, &record(&image, sensor, &motion))?;
             }
             progress();

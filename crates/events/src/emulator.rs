@@ -1,5 +1,5 @@
 //! An event-camera model in the style of v2e/ESIM: still images moved in front of a simulated
-//! DVS become event recordings, the way CIFAR10-DVS and N-MNIST were made (spec: issue 4).
+//! DVS become event recordings, the way CIFAR10-DVS and N-MNIST were made.
 //!
 //! Each pixel keeps the log intensity at which it last fired (its reference). Between two
 //! rendered frames its log intensity is taken to change linearly; every crossing of the

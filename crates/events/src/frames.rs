@@ -1,6 +1,5 @@
 //! Integration of events into count frames `[T, 2, H, W]`, exactly as SpikingJelly 2.0.0's
-//! `integrate_events_by_fixed_frames_number` and `integrate_events_by_fixed_duration`
-//! (spec §4.2).
+//! `integrate_events_by_fixed_frames_number` and `integrate_events_by_fixed_duration`.
 //!
 //! Channel 0 counts events with `p == 0`, channel 1 the others; every event counts, repeated
 //! pixels included. Differences from SpikingJelly, all of which are errors there or silent

@@ -1,6 +1,6 @@
 //! spikeforge's event-data library (no burn): event types, readers and writers of the
-//! neuromorphic file formats, frame integration and resizing, exact to SpikingJelly 2.0.0
-//! (`spikingjelly-spec.md` §4–§7). Usable on its own, like Tonic is in Python.
+//! neuromorphic file formats, frame integration and resizing, exact to SpikingJelly 2.0.0.
+//! Usable on its own, like Tonic is in Python.
 //!
 //! Data flows one way: [`formats`] read files into [`Events`]; [`frames`] integrates events
 //! into count frames `[T, 2, H, W]`; [`resize`] reduces them to the training size.

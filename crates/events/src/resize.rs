@@ -1,6 +1,6 @@
 //! Resizing count frames `[T, 2, H, W]` to `[T, 2, h, w]` floats, as PyTorch does it for
-//! SpikingJelly users (spec §4.3). SpikingJelly's CIFAR10-DVS frames are 128×128; the seed
-//! experiment trains at 32×32.
+//! SpikingJelly users. SpikingJelly's CIFAR10-DVS frames are 128×128; the seed experiment
+//! trains at 32×32.
 
 use crate::frames::Frames;
 

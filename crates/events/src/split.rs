@@ -1,5 +1,5 @@
 //! Train/test splits, recorded as a manifest (files, labels, a content hash) that every
-//! cache and training run refers to (spec §4.4).
+//! cache and training run refers to.
 
 use std::path::Path;
 

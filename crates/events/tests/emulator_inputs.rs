@@ -171,7 +171,7 @@ fn the_default_dataset_is_balanced_deterministic_and_reused() {
     }
     ensure(&b, spec, &|| {}).unwrap();
     for recording in &train.recordings {
-        let relative = Path::new("default-v1-2x1-seed5/train").join(&recording.file);
+        let relative = Path::new("default-v2-2x1-seed5/train").join(&recording.file);
         let bytes = std::fs::read(a.join(&relative)).unwrap();
         assert!(
             bytes.len() > 8 * 1000,

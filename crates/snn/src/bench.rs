@@ -65,7 +65,7 @@ pub fn seed_batch(device: &Device) -> Batch {
     }
 }
 
-/// The seed SNN (`IFNode()`, C = 32) and CNN (T-summed input) for 10 classes at 32×32.
+/// The seed SNN (`IFNode()`, C = 32) and CNN (T-mean input) for 10 classes at 32×32.
 pub fn seed_nets() -> [(&'static str, SeedNetConfig); 2] {
     [
         ("SNN", SeedNetConfig::seed(NetKind::Snn, 10, (32, 32))),

@@ -15,8 +15,8 @@
 //! - [`train`]: losses, optimisers, batches, the training loop, checkpoints and run records.
 //! - [`ops`]: synaptic-operation counts and energy estimates.
 //!
-//! Everything is exact to SpikingJelly 2.0.0 where it defines the behaviour
-//! (`spikingjelly-spec.md`): spikes bit for bit, gradients to 1e-5 relative.
+//! Everything is exact to SpikingJelly 2.0.0 where it defines the behaviour: spikes bit for
+//! bit, gradients to 1e-5 relative.
 
 pub mod bench;
 pub mod conv;

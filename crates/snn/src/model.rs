@@ -1,9 +1,9 @@
-//! The seed report's networks (spikingjelly-spec.md §3).
+//! The networks of the seed experiment, as SpikingJelly defines them.
 //!
 //! - SNN: `Conv2d(2, C, 3, padding 1) → IF → Flatten → Linear(C·h·w, classes)`, run over all
 //!   T frames; the output is the mean over T of the Linear outputs.
-//! - CNN: the same with ReLU, fed the frames summed over T, or applied to every frame and
-//!   averaged over T.
+//! - CNN: the same with ReLU, fed one frame per sample — the mean of the T frames (default),
+//!   or their sum — or applied to every frame with its outputs averaged over T.
 //!
 //! Both take `[T, N, 2, h, w]` frames and return `[N, classes]` scores. Parameters start
 //! from PyTorch's default initialisation, drawn from a seeded ChaCha8 stream so that a run
@@ -42,8 +42,11 @@ pub enum NetKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CnnInput {
-    /// One frame: the T frames summed (the same as integrating the events into one frame).
+    /// One frame: the mean of the T frames. On the same scale as each frame the SNN sees, so
+    /// the seed's MSE + SGD lr 0.05 trains on it where the T-times larger sum can diverge.
     #[default]
+    MeanOverTime,
+    /// One frame: the T frames summed (the same as integrating the events into one frame).
     SumOverTime,
     /// Every frame on its own, the outputs averaged over T.
     PerFrameMean,
@@ -68,7 +71,7 @@ pub struct SeedNetConfig {
 
 impl SeedNetConfig {
     /// The seed report's network of `kind` for `classes` classes at `frame_size`: C = 32, IF
-    /// neuron with Sigmoid(4), CNN fed the T-summed frame.
+    /// neuron with Sigmoid(4), CNN fed the mean of the T frames.
     pub fn seed(kind: NetKind, classes: usize, frame_size: (usize, usize)) -> Self {
         Self {
             kind,
@@ -76,7 +79,7 @@ impl SeedNetConfig {
             classes,
             frame_size,
             neuron: NeuronConfig::if_node(),
-            cnn_input: CnnInput::SumOverTime,
+            cnn_input: CnnInput::MeanOverTime,
         }
     }
 
@@ -293,21 +296,27 @@ impl SeedNet {
 
     /// Scores `[N, classes]` of frames `[T, N, 2, h, w]`.
     ///
-    /// The CNN on T-summed frames runs as one fused op here
+    /// The CNN on the T-summed or T-averaged frame runs as one fused op here
     /// ([`conv_head`](crate::conv_head)); [`forward_with_activity`](Self::forward_with_activity)
     /// composes it of separate ops to see the hidden layer.
     pub fn forward(&self, frames: Tensor<5>) -> Result<Tensor<2>, ModelError> {
-        if let (None, CnnInput::SumOverTime) = (&self.neuron, self.cnn_input) {
-            self.check_input(&frames)?;
-            let bias = self.conv_bias();
-            return Ok(sum_conv_relu_linear(
-                frames,
-                self.conv.weight.val(),
-                bias,
-                &self.fc,
-            ));
-        }
-        self.forward_with_activity(frames).map(|(scores, _)| scores)
+        let weight = match (&self.neuron, self.cnn_input) {
+            (None, CnnInput::SumOverTime) => self.conv.weight.val(),
+            // conv(Σₜxₜ / T) = conv with weight / T of Σₜxₜ (the bias unscaled); bit for bit
+            // the same where T is a power of two, as the seed's 8.
+            (None, CnnInput::MeanOverTime) => {
+                let steps = frames.dims()[0].max(1);
+                self.conv.weight.val().div_scalar(steps as f32)
+            }
+            _ => return self.forward_with_activity(frames).map(|(scores, _)| scores),
+        };
+        self.check_input(&frames)?;
+        Ok(sum_conv_relu_linear(
+            frames,
+            weight,
+            self.conv_bias(),
+            &self.fc,
+        ))
     }
 
     /// [`forward`](Self::forward), also returning the hidden layer's activity.
@@ -331,9 +340,13 @@ impl SeedNet {
                 // mean_t Linear(S_t) = Linear(mean_t S_t): the Linear runs once, not T times.
                 Ok((self.fc.forward(rates.reshape([n, flat])), activity))
             }
-            (None, CnnInput::SumOverTime) => {
-                let summed = frames.sum_dim(0).reshape([n, c, h, w]);
-                let hidden = relu(self.convolve(summed)).reshape([n, flat]);
+            (None, CnnInput::SumOverTime | CnnInput::MeanOverTime) => {
+                let frame = if self.cnn_input == CnnInput::SumOverTime {
+                    frames.sum_dim(0)
+                } else {
+                    frames.mean_dim(0)
+                };
+                let hidden = relu(self.convolve(frame.reshape([n, c, h, w]))).reshape([n, flat]);
                 let activity = LayerActivity::non_zero("relu1", &hidden);
                 Ok((self.fc.forward(hidden), activity))
             }

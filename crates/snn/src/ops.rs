@@ -96,6 +96,13 @@ pub fn seed_net_ops(config: &SeedNetConfig, frames: usize, hidden_rate: f64) -> 
             layer("conv1", OpKind::Mac, conv_per_frame),
             layer("fc", OpKind::Mac, features * classes),
         ],
+        // The sum, then one multiplication per input pixel.
+        (NetKind::Cnn, CnnInput::MeanOverTime) => vec![
+            layer("sum over T", OpKind::Ac, (t - 1.0) * 2.0 * pixels),
+            layer("divide by T", OpKind::Mac, 2.0 * pixels),
+            layer("conv1", OpKind::Mac, conv_per_frame),
+            layer("fc", OpKind::Mac, features * classes),
+        ],
         (NetKind::Cnn, CnnInput::PerFrameMean) => vec![
             layer("conv1", OpKind::Mac, conv_per_frame * t),
             layer("mean over T", OpKind::Ac, (t - 1.0) * features),
@@ -123,9 +130,15 @@ mod tests {
 
     #[test]
     fn seed_cnn_multiply_accumulates_once_per_sample() {
-        let config = SeedNetConfig::seed(NetKind::Cnn, 10, (32, 32));
-        let ops = seed_net_ops(&config, 8, 0.5);
-        assert_eq!(ops.macs, 32.0 * 1024.0 * 18.0 + 32768.0 * 10.0);
-        assert_eq!(ops.acs, 7.0 * 2.0 * 1024.0);
+        let mut config = SeedNetConfig::seed(NetKind::Cnn, 10, (32, 32));
+        config.cnn_input = CnnInput::SumOverTime;
+        let summed = seed_net_ops(&config, 8, 0.5);
+        assert_eq!(summed.macs, 32.0 * 1024.0 * 18.0 + 32768.0 * 10.0);
+        assert_eq!(summed.acs, 7.0 * 2.0 * 1024.0);
+        // The mean (the default) adds one division per input pixel to the sum.
+        config.cnn_input = CnnInput::MeanOverTime;
+        let mean = seed_net_ops(&config, 8, 0.5);
+        assert_eq!(mean.macs, summed.macs + 2.0 * 1024.0);
+        assert_eq!(mean.acs, summed.acs);
     }
 }

@@ -1,4 +1,4 @@
-//! Surrogate spike functions, exact to SpikingJelly 2.0.0 (`spikingjelly-spec.md` §2).
+//! Surrogate spike functions, exact to SpikingJelly 2.0.0's `surrogate` module.
 //!
 //! A spiking neuron fires with the Heaviside step `Θ(x)` (with `Θ(0) = 1`), whose derivative
 //! is zero almost everywhere. Surrogate-gradient training keeps `Θ` in the forward pass and

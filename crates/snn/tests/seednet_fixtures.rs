@@ -1,13 +1,14 @@
 //! The seed SNN and CNN against all 8 `seed_snn` / `seed_cnn` fixtures of SpikingJelly
-//! 2.0.0: output, IF spikes (bit for bit), loss, every parameter gradient, and the
-//! parameters after one SGD(lr 0.05) step, within 1e-5 relative.
+//! 2.0.0, and the CNN fed the mean of its frames against PyTorch's (`pytorch_cnn_mean`):
+//! output, IF spikes (bit for bit), loss, every parameter gradient, and the parameters after
+//! one SGD(lr 0.05) step, within 1e-5 relative.
 
 mod common;
 
 use burn::module::Param;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Gradients, Tensor, TensorData};
-use common::{assert_close, assert_exact, cases, fixtures_dir, load, values};
+use common::{assert_close, assert_exact, cases, cases_in, fixtures_dir, load, values};
 use serde_json::Value;
 use snn::model::{CnnInput, NetKind, SeedNet, SeedNetConfig};
 use snn::train::{LossKind, OptimizerSpec};
@@ -46,10 +47,15 @@ fn network(case: &Value, device: &Device) -> SeedNet {
     let config = SeedNetConfig {
         channels: 4,
         neuron,
-        cnn_input: if name.contains("perframe") {
+        cnn_input: if kind == NetKind::Snn {
+            CnnInput::default()
+        } else if name.contains("perframe") {
             CnnInput::PerFrameMean
-        } else {
+        } else if name.contains("sumT") {
             CnnInput::SumOverTime
+        } else {
+            assert!(name.contains("meanT"), "{name}: which CNN input?");
+            CnnInput::MeanOverTime
         },
         ..SeedNetConfig::seed(kind, 10, (8, 8))
     };
@@ -125,13 +131,17 @@ fn check_on(case: &Value, device: &Device) {
         let out = neuron.forward(currents.reshape([t, n, 4, h, w])).unwrap();
         assert_exact(&format!("{name} IF spikes"), &values(out), &load(spikes).0);
     }
+    // The composed path (which also measures the hidden layer) computes the same scores.
+    let (composed, _) = net.forward_with_activity(x.clone()).unwrap();
     let scores = net.forward(x).unwrap();
-    assert_close(
-        &format!("{name} out"),
-        &values(scores.clone()),
-        &load(&case["out"]).0,
-        RTOL,
-    );
+    for (path, scores) in [("out", &scores), ("composed out", &composed)] {
+        assert_close(
+            &format!("{name} {path}"),
+            &values(scores.clone()),
+            &load(&case["out"]).0,
+            RTOL,
+        );
+    }
     let loss = loss_kind.loss(scores, &labels);
     let expected_loss = case["loss_value"].as_f64().unwrap() as f32;
     assert_close(
@@ -183,5 +193,16 @@ fn seed_snn_on_gpu_matches_spikingjelly() {
 fn seed_cnn_matches_pytorch() {
     let cases = cases("seed_cnn");
     assert_eq!(cases.len(), 4);
+    cases.iter().for_each(check);
+}
+
+/// The CNN on the mean of the T frames (the default), MSE and cross-entropy, against PyTorch
+/// on the same inputs and initial parameters as the SpikingJelly CNN cases.
+#[test]
+fn seed_cnn_on_mean_frames_matches_pytorch() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pytorch_cnn_mean");
+    let cases = cases_in(&dir, "seed_cnn_mean");
+    assert_eq!(cases.len(), 2);
     cases.iter().for_each(check);
 }

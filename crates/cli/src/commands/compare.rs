@@ -9,7 +9,7 @@ use snn::train::{RunRecord, TrainError};
 
 use super::data::prepare_data;
 use super::report;
-use super::train::{ExperimentArgs, kind_name, train_one};
+use super::train::{ExperimentArgs, kind_label, kind_name, train_one};
 
 /// Options of `spikeforge compare`.
 #[derive(Debug, Args)]
@@ -65,12 +65,12 @@ pub fn run(args: &CompareArgs) -> Result<()> {
     let dir = experiment.out_dir(format!("compare-{}-seed{}", prepared.name, experiment.seed));
     let mut outcomes = Vec::new();
     for kind in [NetKind::Snn, NetKind::Cnn] {
-        let name = kind_name(kind);
-        match train_one(experiment, kind, &prepared, &dir.join(name)) {
-            Ok(record) => outcomes.push((name, Ok(record))),
+        let label = kind_label(kind);
+        match train_one(experiment, kind, &prepared, &dir.join(kind_name(kind))) {
+            Ok(record) => outcomes.push((label, Ok(record))),
             Err(error) if diverged(&error) => {
-                eprintln!("{}: {error:#}", name.to_uppercase());
-                outcomes.push((name, Err(format!("{error:#}"))));
+                eprintln!("{label}: {error:#}");
+                outcomes.push((label, Err(format!("{error:#}"))));
             }
             Err(error) => return Err(error),
         }

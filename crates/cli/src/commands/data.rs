@@ -55,9 +55,15 @@ pub struct PreparedData {
 pub fn prepare_data(args: &DataArgs, seed: u64) -> Result<PreparedData> {
     let settings = args.frames.settings()?;
     let (name, index, split) = dataset_split(args, seed)?;
+    // The built-in dataset's cache is named after its version, so that frames of another
+    // version are never reused.
+    let cache_name = match args.dataset {
+        Dataset::Default => DefaultDatasetSpec::default().folder_name(),
+        _ => name.to_string(),
+    };
     let dir = cache_dir(
         &args.cache.clone().unwrap_or_else(default_cache_root),
-        name,
+        &cache_name,
         &settings,
     );
     println!(

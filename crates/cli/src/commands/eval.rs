@@ -16,6 +16,7 @@ use snn::train::{BEST_CHECKPOINT, LAST_CHECKPOINT, RunRecord, load_checkpoint_mo
 
 use super::bench::write_json_atomically;
 use super::device::DeviceChoice;
+use super::report::load_record;
 
 /// Options of `spikeforge eval`.
 #[derive(Debug, Args)]
@@ -111,12 +112,7 @@ impl TestBatches {
 pub fn run(args: &EvalArgs) -> Result<()> {
     anyhow::ensure!(args.batch > 0, "--batch must be at least 1");
     anyhow::ensure!(args.repeats > 0, "--repeats must be at least 1");
-    let record_path = args.run.join("run.json");
-    let record: RunRecord = serde_json::from_slice(
-        &std::fs::read(&record_path)
-            .with_context(|| format!("{}: not a run folder", record_path.display()))?,
-    )
-    .with_context(|| format!("{}: not a spikeforge run record", record_path.display()))?;
+    let record = load_record(&args.run)?;
     let checkpoint = args.run.join(match args.checkpoint {
         Which::Best => BEST_CHECKPOINT,
         Which::Last => LAST_CHECKPOINT,

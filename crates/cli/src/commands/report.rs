@@ -1,11 +1,104 @@
-//! What `train` and `compare` print and plot.
+//! What `train` and `compare` print and plot, and `spikeforge report`: the same table and
+//! plots for finished runs.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use anyhow::{Context, Result, bail};
+use clap::Args;
 use snn::model::NetKind;
 use snn::train::{EpochMetrics, RunRecord};
 
 use crate::plots::{Series, YScale, bar_chart, line_chart};
+
+/// Options of `spikeforge report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Run folders written by `train`, or `compare` folders (their `snn` and `cnn` runs).
+    #[arg(required = true)]
+    runs: Vec<PathBuf>,
+    /// Where the plots go (default: the folder given, when only one is).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// Runs `spikeforge report`: the table of the runs, and their plots.
+pub fn run(args: &ReportArgs) -> Result<()> {
+    let mut folders = Vec::new();
+    for path in &args.runs {
+        folders.extend(run_folders(path)?);
+    }
+    let records = folders
+        .iter()
+        .map(|dir| load_record(dir))
+        .collect::<Result<Vec<_>>>()?;
+    let labels = labels(&folders);
+    let rows: Vec<(&str, &RunRecord)> = labels.iter().map(String::as_str).zip(&records).collect();
+    print_table(&rows);
+    let out = match (&args.out, args.runs.as_slice()) {
+        (Some(out), _) => out.clone(),
+        (None, [one]) => one.clone(),
+        (None, _) => bail!(
+            "{} folders given: say where the plots go with --out DIR",
+            args.runs.len()
+        ),
+    };
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    plot_runs(&out, &rows);
+    Ok(())
+}
+
+/// The run folders at `path`: itself if it holds `run.json`, else the runs of a `compare`
+/// folder.
+fn run_folders(path: &Path) -> Result<Vec<PathBuf>> {
+    if path.join("run.json").is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let runs: Vec<PathBuf> = ["snn", "cnn"]
+        .iter()
+        .map(|name| path.join(name))
+        .filter(|dir| dir.join("run.json").is_file())
+        .collect();
+    if runs.is_empty() {
+        bail!(
+            "{}: neither a run folder (run.json) nor a compare folder (snn/run.json, cnn/run.json)",
+            path.display()
+        );
+    }
+    Ok(runs)
+}
+
+/// The run record in `dir/run.json`.
+pub fn load_record(dir: &Path) -> Result<RunRecord> {
+    let path = dir.join("run.json");
+    let bytes =
+        std::fs::read(&path).with_context(|| format!("{}: not a run folder", path.display()))?;
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not a spikeforge run record", path.display()))
+}
+
+/// A short label per folder: its name (a `compare` folder's `snn` and `cnn` as `SNN`, `CNN`),
+/// or its last two path components where names repeat (the `snn` of two `compare` folders).
+fn labels(folders: &[PathBuf]) -> Vec<String> {
+    let name = |dir: &Path, parts: usize| {
+        let components: Vec<String> = dir
+            .components()
+            .map(|c| match c.as_os_str().to_string_lossy().into_owned() {
+                net if net == "snn" || net == "cnn" => net.to_uppercase(),
+                other => other,
+            })
+            .collect();
+        components[components.len().saturating_sub(parts)..].join("/")
+    };
+    let short: Vec<String> = folders.iter().map(|dir| name(dir, 1)).collect();
+    let unique = short
+        .iter()
+        .all(|l| short.iter().filter(|m| *m == l).count() == 1);
+    if unique {
+        short
+    } else {
+        folders.iter().map(|dir| name(dir, 2)).collect()
+    }
+}
 
 /// One line per finished epoch of a network of `kind`, shown as `label`.
 pub fn print_epoch(label: &str, kind: NetKind, epochs: usize, m: &EpochMetrics) {
@@ -44,8 +137,9 @@ fn best_activity(record: &RunRecord) -> (String, f64) {
 
 /// The seed report's table: best accuracy, speed, activity, operations and energy.
 pub fn print_table(rows: &[(&str, &RunRecord)]) {
+    let width = rows.iter().map(|r| r.0.chars().count()).fold(5, usize::max);
     println!(
-        "\n{:<5} {:>22} {:>14} {:>10} {:>27} {:>11} {:>11} {:>14}",
+        "\n{:<width$} {:>22} {:>14} {:>10} {:>27} {:>11} {:>11} {:>14}",
         "model",
         "best test acc (epoch)",
         "s/100 batches",
@@ -64,8 +158,8 @@ pub fn print_table(rows: &[(&str, &RunRecord)]) {
                 (o.macs, o.acs, o.energy_nj)
             });
         println!(
-            "{:<5} {:>22} {:>14.3} {:>10.0} {:>27} {:>11.3e} {:>11.3e} {:>11.1} nJ",
-            name.to_uppercase(),
+            "{:<width$} {:>22} {:>14.3} {:>10.0} {:>27} {:>11.3e} {:>11.3e} {:>11.1} nJ",
+            name,
             format!(
                 "{:.2} % ({})",
                 100.0 * record.best_test_accuracy,
@@ -90,7 +184,7 @@ pub fn print_table(rows: &[(&str, &RunRecord)]) {
 pub fn plot_runs(dir: &Path, runs: &[(&str, &RunRecord)]) {
     let curve =
         |name: &str, what: &str, value: fn(&EpochMetrics) -> f64, record: &RunRecord| Series {
-            label: format!("{} {what}", name.to_uppercase()),
+            label: format!("{name} {what}"),
             points: record
                 .epochs
                 .iter()
@@ -113,7 +207,7 @@ pub fn plot_runs(dir: &Path, runs: &[(&str, &RunRecord)]) {
         .iter()
         .map(|(name, record)| {
             let (layer, activity) = best_activity(record);
-            (format!("{} {layer}", name.to_uppercase()), activity)
+            (format!("{name} {layer}"), activity)
         })
         .collect();
     let results = [

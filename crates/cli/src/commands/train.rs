@@ -54,8 +54,9 @@ pub struct ExperimentArgs {
     /// Surrogate gradient: `sigmoid` (α = 4, SpikingJelly's default) or `atan` (α = 2).
     #[arg(long, value_enum, default_value_t = SurrogateChoice::Sigmoid)]
     pub surrogate: SurrogateChoice,
-    /// What the CNN sees: the frames summed over T, or each frame with the outputs averaged.
-    #[arg(long, value_enum, default_value_t = CnnInputChoice::Sum)]
+    /// What the CNN sees: the mean of the T frames, their sum, or each frame with the outputs
+    /// averaged.
+    #[arg(long, value_enum, default_value_t = CnnInputChoice::Mean)]
     pub cnn_input: CnnInputChoice,
     /// Loss against the labels.
     #[arg(long, value_enum, default_value_t = LossChoice::Mse)]
@@ -119,6 +120,8 @@ pub enum SurrogateChoice {
 /// The CNN's input rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CnnInputChoice {
+    /// One frame: the mean of the T frames (on the scale of the frames the SNN sees).
+    Mean,
     /// One frame: the T frames summed.
     Sum,
     /// Each frame through the network, the outputs averaged over T.
@@ -159,6 +162,7 @@ impl ExperimentArgs {
             channels: self.channels,
             neuron,
             cnn_input: match self.cnn_input {
+                CnnInputChoice::Mean => CnnInput::MeanOverTime,
                 CnnInputChoice::Sum => CnnInput::SumOverTime,
                 CnnInputChoice::PerFrame => CnnInput::PerFrameMean,
             },
@@ -209,8 +213,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let name = kind_name(kind);
     let dir = experiment.out_dir(format!("{}-{name}-seed{}", prepared.name, experiment.seed));
     let record = train_one(experiment, kind, &prepared, &dir)?;
-    report::print_table(&[(name, &record)]);
-    report::plot_runs(&dir, &[(name, &record)]);
+    report::print_table(&[(kind_label(kind), &record)]);
+    report::plot_runs(&dir, &[(kind_label(kind), &record)]);
     println!("run record: {}", dir.join("run.json").display());
     Ok(())
 }
@@ -220,6 +224,14 @@ pub fn kind_name(kind: NetKind) -> &'static str {
     match kind {
         NetKind::Snn => "snn",
         NetKind::Cnn => "cnn",
+    }
+}
+
+/// `SNN` or `CNN`, as tables and plots name the networks.
+pub fn kind_label(kind: NetKind) -> &'static str {
+    match kind {
+        NetKind::Snn => "SNN",
+        NetKind::Cnn => "CNN",
     }
 }
 
@@ -257,7 +269,7 @@ pub fn train_one(
         device,
         device_name,
     };
-    let label = kind_name(kind).to_uppercase();
+    let label = kind_label(kind);
     println!(
         "{label}: {} training and {} test samples of {:?}, {} epochs, batch {}, {:?}, {:?}, on {} → {}",
         train.len(),
@@ -289,7 +301,7 @@ pub fn train_one(
         Progress::Evaluating => bar.set_message("evaluating"),
         Progress::EpochEnd(metrics) => {
             bar.finish_and_clear();
-            report::print_epoch(&label, kind, epochs, metrics);
+            report::print_epoch(label, kind, epochs, metrics);
         }
     })
     .with_context(|| format!("training the {label} in {}", dir.display()))?;

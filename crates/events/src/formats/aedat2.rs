@@ -1,5 +1,4 @@
-//! jAER AEDAT 2.0 as recorded for CIFAR10-DVS (DVS128 sensor), read as SpikingJelly does
-//! (spec §4.1).
+//! jAER AEDAT 2.0 as recorded for CIFAR10-DVS (DVS128 sensor), read as SpikingJelly does.
 //!
 //! Layout: text header lines starting with `#`, then big-endian 8-byte records
 //! `(address: u32, timestamp: u32)`. Address bits: polarity `a & 1`, `x_raw = (a & 0xFE) >> 1`,

@@ -1,5 +1,5 @@
-//! AEDAT 3.1 as recorded for DVS128 Gesture, read as SpikingJelly does (spec §5), and the
-//! `*_labels.csv` files that cut a recording into labelled samples.
+//! AEDAT 3.1 as recorded for DVS128 Gesture, read as SpikingJelly does, and the `*_labels.csv`
+//! files that cut a recording into labelled samples.
 //!
 //! Layout: `#` header lines up to and including `#!END-HEADER\r\n`, then packets: a 28-byte
 //! little-endian header (`u16 type, u16 source, u32 size, u32 ts_offset, u32 ts_overflow,

@@ -1,5 +1,5 @@
 //! Readers and writers of the neuromorphic file formats, each exact to SpikingJelly 2.0.0's
-//! parser (`spikingjelly-spec.md` §4–§6).
+//! parser.
 //!
 //! Every reader reads one file with a few large reads (no per-event system calls) and parses
 //! it from memory; a dataset is read file by file, never whole. Every error names the file

@@ -1,4 +1,4 @@
-//! N-MNIST's ATIS `.bin` format (also SLAYER's `.bs2`), read as SpikingJelly does (spec §6).
+//! N-MNIST's ATIS `.bin` format (also SLAYER's `.bs2`), read as SpikingJelly does.
 //!
 //! Five bytes per event, no header: `x`, `y`, then polarity in bit 7 of byte 2 and a 23-bit
 //! big-endian timestamp in the remaining bits. No flips, no overflow handling.

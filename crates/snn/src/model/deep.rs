@@ -1,5 +1,5 @@
 //! A deeper SNN for event frames: `[Conv3×3 → BatchNorm → spiking neuron → MaxPool2] × k →
-//! Linear`, multi-step over all T frames, output the mean over T (issue 6's benchmark net:
+//! Linear`, multi-step over all T frames, output the mean over T (the deep benchmark net:
 //! k = 3 with 64/128/128 channels at 32×32).
 //!
 //! The convolutions have no bias (BatchNorm follows) and run as [`conv3x3`]; BatchNorm

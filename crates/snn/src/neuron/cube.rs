@@ -133,7 +133,7 @@ fn surrogate_code(surrogate: &Surrogate) -> (u32, [f32; 3]) {
     }
 }
 
-/// `H[t]` from `V[t-1]` and `X[t]` (spec §1.2).
+/// `H[t]` from `V[t-1]` and `X[t]` (the charge equation of `rule`).
 #[cube]
 fn charge(v: f32, x: f32, tau: f32, k: f32, rest: f32, #[comptime] rule: u32) -> f32 {
     let mut h = v + x;
@@ -236,8 +236,8 @@ fn forward_kernel(
     }
 }
 
-/// The BPTT recursion of spec §1.5 for one neuron per thread. `grad_x` first holds the
-/// recomputed `H`, then, step by step from the last, `∂L/∂X`. `grad_k` gets the neuron's
+/// SpikingJelly's closed-form BPTT recursion for one neuron per thread. `grad_x` first holds
+/// the recomputed `H`, then, step by step from the last, `∂L/∂X`. `grad_k` gets the neuron's
 /// `Σ_t ∂L/∂H[t]·∂H[t]/∂k` (PLIF only).
 #[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]

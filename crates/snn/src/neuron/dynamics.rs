@@ -1,5 +1,6 @@
-//! The scalar neuron equations (spec §1.2–§1.5), in SpikingJelly 2.0.0's operation order,
-//! shared by the fused kernels. One [`Dynamics`] value describes one neuron layer.
+//! The scalar neuron equations (charge, fire, reset and their BPTT derivatives), in
+//! SpikingJelly 2.0.0's operation order, shared by the fused kernels. One [`Dynamics`] value
+//! describes one neuron layer.
 //!
 //! The charge equation is a type ([`ChargeRule`], one per model and `decay_input`), chosen
 //! once per kernel call by [`with_charge_rule!`], so that the kernels' inner loops are

@@ -154,7 +154,7 @@ pub struct BackwardOutputs<'a> {
     pub grad_v0: &'a mut [MaybeUninit<f32>],
 }
 
-/// The closed-form BPTT recursion of spec §1.5 over `steps` steps.
+/// SpikingJelly's closed-form BPTT recursion over `steps` steps.
 ///
 /// `x` (`[steps, m]`) and `v0` (`[m]`) are the forward inputs, from which `H` is recomputed.
 /// `grad_out` is the gradient of the forward output `[S; V]`: `[steps + steps_v, m]` with

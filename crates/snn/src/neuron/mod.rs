@@ -1,4 +1,4 @@
-//! Spiking neurons: IF, LIF and ParametricLIF, exact to SpikingJelly 2.0.0 (spec §1).
+//! Spiking neurons: IF, LIF and ParametricLIF, exact to SpikingJelly 2.0.0.
 //!
 //! The core is functional, Norse-style: [`step`] maps `(X[t], state) → (S[t], state)` and
 //! [`multi_step`] runs a whole `[T, N, …]` sequence; the state is an explicit value that is

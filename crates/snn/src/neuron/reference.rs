@@ -60,7 +60,7 @@ pub(crate) fn multi_step<const D: usize>(
     (Tensor::cat(spikes, 0), v_out)
 }
 
-/// `H[t]` from `V[t-1]` and `X[t]` (spec §1.2–§1.4), in SpikingJelly's operation order.
+/// `H[t]` from `V[t-1]` and `X[t]` (IF, LIF or PLIF charge), in SpikingJelly's operation order.
 fn charge<const D: usize>(
     config: &NeuronConfig,
     w: Option<&Tensor<1>>,

@@ -182,7 +182,7 @@ pub fn backward(
 }
 
 /// One sample's backward pass: per output channel, recompute `H` for all steps, run the
-/// BPTT recursion (spec §1.5) backwards over it in place (`H[t]` becomes `∂L/∂X[t]`), and
+/// closed-form BPTT recursion backwards over it in place (`H[t]` becomes `∂L/∂X[t]`), and
 /// add each step's taps and bias sums into `sums` (`[co·ci·9 + co]`).
 #[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
 #[allow(clippy::too_many_arguments)] // the monomorphised rules, the inputs, the buffers, the outputs

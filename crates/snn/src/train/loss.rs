@@ -1,4 +1,4 @@
-//! Losses of the seed experiment (spikingjelly-spec.md §3).
+//! Losses: the seed experiment's MSE against one-hot, and cross-entropy.
 
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Tensor, TensorData};

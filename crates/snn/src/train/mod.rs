@@ -60,7 +60,7 @@ pub enum TrainError {
         "training diverged at epoch {epoch}, batch {batch}: loss {loss:e} (test loss before \
          training: {initial:.4}). Large inputs such as raw event counts make MSE with SGD \
          diverge: lower the learning rate, average the frames (a smaller `--size` resizes by \
-         area; the CNN's `--cnn-input per-frame`), or use `--loss ce`"
+         area; the CNN's `--cnn-input mean`), or use `--loss ce`"
     )]
     Diverged {
         /// 1-based epoch.

@@ -1,7 +1,7 @@
 //! Shared helpers of the snn integration tests: fixture loading and tolerant comparison.
 #![allow(dead_code)] // each test binary uses a different subset
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use burn::tensor::{Device, Tensor, TensorData};
 use serde_json::Value;
@@ -12,10 +12,17 @@ pub fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/spikingjelly")
 }
 
-/// The manifest cases of one kind (`surrogate`, `neuron_multistep`).
+/// The manifest cases of one kind (`surrogate`, `neuron_multistep`) of the SpikingJelly data.
 pub fn cases(kind: &str) -> Vec<Value> {
-    let text = std::fs::read_to_string(fixtures_dir().join("manifest.json")).unwrap();
-    let manifest: Value = serde_json::from_str(&text).unwrap();
+    cases_in(&fixtures_dir(), kind)
+}
+
+/// The cases of one kind in the manifest of fixture folder `dir`, with every `file` made a
+/// path under `dir` (so that [`load`] finds it).
+pub fn cases_in(dir: &Path, kind: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+    let mut manifest: Value = serde_json::from_str(&text).unwrap();
+    resolve_files(&mut manifest, dir);
     let cases: Vec<Value> = manifest["cases"]
         .as_array()
         .unwrap()
@@ -23,11 +30,30 @@ pub fn cases(kind: &str) -> Vec<Value> {
         .filter(|case| case["kind"] == kind)
         .cloned()
         .collect();
-    assert!(!cases.is_empty(), "no `{kind}` case in the manifest");
+    assert!(!cases.is_empty(), "no `{kind}` case in {}", dir.display());
     cases
 }
 
-/// An f32 `.npy` array named by a manifest entry `{file, shape}`: values and shape.
+/// Makes every `"file"` string in `value` a path under `dir`.
+fn resolve_files(value: &mut Value, dir: &Path) {
+    match value {
+        Value::Object(entries) => {
+            for (key, entry) in entries.iter_mut() {
+                match (key.as_str(), &*entry) {
+                    ("file", Value::String(file)) => {
+                        *entry = Value::String(dir.join(file).display().to_string());
+                    }
+                    _ => resolve_files(entry, dir),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| resolve_files(item, dir)),
+        _ => {}
+    }
+}
+
+/// An f32 `.npy` array named by a manifest entry `{file, shape}` (relative to the SpikingJelly
+/// fixtures, or resolved by [`cases_in`]): values and shape.
 pub fn load(entry: &Value) -> (Vec<f32>, Vec<usize>) {
     let path = fixtures_dir().join(entry["file"].as_str().unwrap());
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
