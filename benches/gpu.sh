@@ -7,7 +7,7 @@
 #      lr 0.05): `spikeforge bench seed --device cuda` against SpikingJelly 2.0.0 / PyTorch on
 #      the same card (benches/spikingjelly_seed.py with DEVICE=cuda: the SNN in multi-step
 #      mode, whose IF runs SpikingJelly's CUDA provider, Triton or CuPy, and in single-step
-#      mode as the seed report ran it; the CNN), BATCHES timed steps each (default 100),
+#      mode as the original seed code ran it; the CNN), BATCHES timed steps each (default 100),
 #      ROUNDS interleaved rounds (default 3), each step timed to a device synchronisation.
 # Prints the table (medians over the rounds, ratio = anchor time / spikeforge time) and writes
 # it with every round's records to target/bench/gpu-vs-spikingjelly.json.

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Training speed and memory of the seed SNN and CNN and of the deeper SNN
 # ([Conv3x3→BN→IF→MaxPool2]×3, 64/128/128 channels), side by side with the anchor, in one run
-# on this machine, at the seed report's shapes (batch [32, 8, 2, 32, 32], MSE, SGD lr 0.05):
+# on this machine, at the seed experiment's shapes (batch [32, 8, 2, 32, 32], MSE, SGD lr 0.05):
 #   - spikeforge: `spikeforge bench seed` (median step time, samples/s, peak RSS);
 #   - SpikingJelly 2.0.0 / PyTorch CPU: benches/spikingjelly_seed.py (the SNNs in single-step
-#     mode, as the seed report ran it, and in multi-step mode; the CNN).
+#     mode, as the original seed code ran it, and in multi-step mode; the CNN).
 # Both on THREADS threads (default 2); BATCHES timed steps (DEEP_BATCHES for the deep SNN).
 # ROUNDS rounds (default 3), each timing every network in spikeforge and then in the anchor,
 # so that both sides of a ratio meet the same load on a shared machine: the table gives each

@@ -2,7 +2,7 @@
 T = 8, input [8, 32, 32, 32, 32], the same workload as `cargo bench --bench neurons`.
 
 Prints one JSON object: median seconds per forward+backward for each neuron and mode
-('multi_step': the registered CPU op; 'single_step': the per-step loop of the seed report).
+('multi_step': the registered CPU op; 'single_step': the per-step loop of the original seed code).
 """
 
 import json

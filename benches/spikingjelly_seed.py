@@ -1,4 +1,4 @@
-"""Training steps of the seed SNN and CNN in SpikingJelly 2.0.0 / PyTorch, at the seed report's
+"""Training steps of the seed SNN and CNN in SpikingJelly 2.0.0 / PyTorch, at the seed experiment's
 shapes: the anchor of `spikeforge bench seed`. On the CPU by default; with DEVICE=cuda on the
 first NVIDIA GPU, where SpikingJelly's multi-step IF runs its CUDA provider (Triton/CuPy),
 each step is timed to a device synchronisation and the peak is the device memory allocated.
@@ -6,7 +6,7 @@ each step is timed to a device synchronisation and the peak is the device memory
 Batch [B=32, T=8, 2, 32, 32] of frames uniform in [0, 1), transposed time-first; labels
 i mod 10; MSE against one-hot; SGD lr 0.05. Networks (as the seed experiment defines them):
   SNN single-step: Conv2d(2,32,3,p=1) -> IFNode() -> Flatten -> Linear(32768,10), looped over T
-                   (the seed report's code), output the mean over T;
+                   (the original seed code), output the mean over T;
   SNN multi-step:  the same in multi-step mode (SpikingJelly's fastest CPU path);
   CNN:             Conv2d -> ReLU -> Flatten -> Linear on the mean of the T frames;
   Deep SNN:        [Conv2d(3x3, p=1, no bias) -> BatchNorm2d -> IFNode() -> MaxPool2d(2)] x 3 with

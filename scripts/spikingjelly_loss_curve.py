@@ -2,7 +2,7 @@
 initialisation on fixed synthetic event frames, for crates/snn/tests/loss_curve.rs.
 
 Network: Conv2d(2, 8, 3, padding=1) -> IFNode() -> Flatten -> Linear(8*16*16, 10), single-step
-loop over T = 8 (the seed report's code), output the mean over T; MSE against one-hot;
+loop over T = 8 (the original seed code), output the mean over T; MSE against one-hot;
 torch.optim.SGD(lr=0.05). Batches: 16 samples of [8, 2, 16, 16] event counts drawn from
 SplitMix64 (batch b seeded with b): value = max(0, (z >> 40) % 8 - 4), i.e. 0 with
 probability 5/8, else 1, 2 or 3 events; labels n % 10. The Rust test regenerates the same

@@ -51,7 +51,7 @@ pub fn layer_training_step(
         .unwrap_or(0.0))
 }
 
-/// The seed report's training batch, time first: `[T=8, B=32, 2, 32, 32]`.
+/// The seed experiment's training batch, time first: `[T=8, B=32, 2, 32, 32]`.
 pub const SEED_BATCH_SHAPE: [usize; 5] = [8, 32, 2, 32, 32];
 
 /// A seed-shaped batch on `device`: frames uniform in `[0, 1)` (the range of area-averaged

@@ -11,7 +11,7 @@
 //! - [`conv_head`]: the seed CNN (T-sum → conv → ReLU → Linear) as one fused op.
 //! - [`norm`]: training-mode batch normalisation as a fused op, for the deep SNN.
 //! - [`pool`]: 2×2 max pooling as a fused op (PyTorch's tie rule), for the deep SNN.
-//! - [`model`]: the seed report's SNN and CNN, and a deeper SNN (`[Conv → BN → IF → MaxPool] × k`).
+//! - [`model`]: the seed SNN and CNN, and a deeper SNN (`[Conv → BN → IF → MaxPool] × k`).
 //! - [`train`]: losses, optimisers, batches, the training loop, checkpoints and run records.
 //! - [`ops`]: synaptic-operation counts and energy estimates.
 //!

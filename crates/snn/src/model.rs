@@ -70,7 +70,7 @@ pub struct SeedNetConfig {
 }
 
 impl SeedNetConfig {
-    /// The seed report's network of `kind` for `classes` classes at `frame_size`: C = 32, IF
+    /// The seed experiment's network of `kind` for `classes` classes at `frame_size`: C = 32, IF
     /// neuron with Sigmoid(4), CNN fed the mean of the T frames.
     pub fn seed(kind: NetKind, classes: usize, frame_size: (usize, usize)) -> Self {
         Self {

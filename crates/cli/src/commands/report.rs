@@ -135,7 +135,7 @@ fn best_activity(record: &RunRecord) -> (String, f64) {
     (layer.to_string(), activity)
 }
 
-/// The seed report's table: best accuracy, speed, activity, operations and energy.
+/// The seed experiment's table: best accuracy, speed, activity, operations and energy.
 pub fn print_table(rows: &[(&str, &RunRecord)]) {
     let width = rows.iter().map(|r| r.0.chars().count()).fold(5, usize::max);
     println!(

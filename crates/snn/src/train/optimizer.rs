@@ -29,7 +29,7 @@ pub enum OptimizerSpec {
 }
 
 impl Default for OptimizerSpec {
-    /// The seed report's plain SGD with lr 0.05.
+    /// The seed experiment's plain SGD with lr 0.05.
     fn default() -> Self {
         OptimizerSpec::Sgd {
             lr: 0.05,

@@ -99,7 +99,7 @@ pub struct TrainConfig {
 }
 
 impl Default for TrainConfig {
-    /// The seed report's schedule: 20 epochs of batch 32, SGD lr 0.05, MSE, seed 0.
+    /// The seed experiment's schedule: 20 epochs of batch 32, SGD lr 0.05, MSE, seed 0.
     fn default() -> Self {
         Self {
             epochs: 20,
