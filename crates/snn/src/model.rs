@@ -300,17 +300,16 @@ impl SeedNet {
     /// ([`conv_head`](crate::conv_head)); [`forward_with_activity`](Self::forward_with_activity)
     /// composes it of separate ops to see the hidden layer.
     pub fn forward(&self, frames: Tensor<5>) -> Result<Tensor<2>, ModelError> {
-        let weight = match (&self.neuron, self.cnn_input) {
-            (None, CnnInput::SumOverTime) => self.conv.weight.val(),
+        if self.neuron.is_some() || self.cnn_input == CnnInput::PerFrameMean {
+            return self.forward_with_activity(frames).map(|(scores, _)| scores);
+        }
+        self.check_input(&frames)?;
+        let mut weight = self.conv.weight.val();
+        if self.cnn_input == CnnInput::MeanOverTime {
             // conv(Σₜxₜ / T) = conv with weight / T of Σₜxₜ (the bias unscaled); bit for bit
             // the same where T is a power of two, as the seed's 8.
-            (None, CnnInput::MeanOverTime) => {
-                let steps = frames.dims()[0].max(1);
-                self.conv.weight.val().div_scalar(steps as f32)
-            }
-            _ => return self.forward_with_activity(frames).map(|(scores, _)| scores),
-        };
-        self.check_input(&frames)?;
+            weight = weight.div_scalar(frames.dims()[0] as f32);
+        }
         Ok(sum_conv_relu_linear(
             frames,
             weight,

@@ -54,13 +54,12 @@ pub struct PreparedData {
 /// progress bars; `seed` seeds a `random` split.
 pub fn prepare_data(args: &DataArgs, seed: u64) -> Result<PreparedData> {
     let settings = args.frames.settings()?;
-    let (name, index, split) = dataset_split(args, seed)?;
-    // The built-in dataset's cache is named after its version, so that frames of another
-    // version are never reused.
-    let cache_name = match args.dataset {
-        Dataset::Default => DefaultDatasetSpec::default().folder_name(),
-        _ => name.to_string(),
-    };
+    let DatasetSplit {
+        name,
+        cache_name,
+        index,
+        split,
+    } = dataset_split(args, seed)?;
     let dir = cache_dir(
         &args.cache.clone().unwrap_or_else(default_cache_root),
         &cache_name,
@@ -198,11 +197,31 @@ pub fn default_cache_root() -> PathBuf {
         .join("spikeforge")
 }
 
-/// The dataset's name, its index and the split to cache.
-fn dataset_split(
-    args: &DataArgs,
-    seed: u64,
-) -> Result<(&'static str, DatasetIndex, SplitManifest)> {
+/// A dataset's recordings and the split to cache.
+struct DatasetSplit {
+    /// The dataset's name (`default`, `nmnist`, …).
+    name: &'static str,
+    /// The name of its caches' folder: the name, or for the built-in dataset its versioned
+    /// folder name, so that frames of another version are never reused.
+    cache_name: String,
+    index: DatasetIndex,
+    split: SplitManifest,
+}
+
+impl DatasetSplit {
+    /// A dataset whose caches are named after it.
+    fn named(name: &'static str, index: DatasetIndex, split: SplitManifest) -> Self {
+        Self {
+            name,
+            cache_name: name.to_string(),
+            index,
+            split,
+        }
+    }
+}
+
+/// The dataset `args` names and the split to cache.
+fn dataset_split(args: &DataArgs, seed: u64) -> Result<DatasetSplit> {
     let cache_root = args.cache.clone().unwrap_or_else(default_cache_root);
     let root = args.root.clone().unwrap_or_default();
     match args.dataset {
@@ -246,7 +265,12 @@ fn dataset_split(
                 recordings: split.train.iter().chain(&split.test).cloned().collect(),
                 format: RecordingFormat::Aedat2,
             };
-            Ok(("default", index, split))
+            Ok(DatasetSplit {
+                name: "default",
+                cache_name: spec.folder_name(),
+                index,
+                split,
+            })
         }
         Dataset::Cifar10Dvs => {
             let index = cifar10_dvs(&root)?;
@@ -261,7 +285,7 @@ fn dataset_split(
                 },
             };
             let split = SplitManifest::split(&index, rule)?;
-            Ok(("cifar10-dvs", index, split))
+            Ok(DatasetSplit::named("cifar10-dvs", index, split))
         }
         Dataset::DvsGesture => {
             let (train, test) = dvs128_gesture(&root)?;
@@ -279,7 +303,7 @@ fn dataset_split(
                     .collect(),
                 ..train
             };
-            Ok(("dvs-gesture", index, split))
+            Ok(DatasetSplit::named("dvs-gesture", index, split))
         }
         Dataset::Nmnist => {
             let (train, test) = if root.join("train1K.txt").is_file() {
@@ -321,7 +345,7 @@ fn dataset_split(
                     .collect(),
                 format: RecordingFormat::NMnistBin,
             };
-            Ok(("nmnist", index, split))
+            Ok(DatasetSplit::named("nmnist", index, split))
         }
     }
 }
