@@ -74,7 +74,7 @@ fn on_synthetic_folder(scratch: &Path, command: &str, extra: &[&str]) -> Command
         "4",
     ])
     .args(["--batch", "8", "--channels", "4"])
-    .args(if extra.contains(&"--lr") {
+    .args(if extra.iter().any(|arg| arg.starts_with("--lr")) {
         &[][..]
     } else {
         &["--lr", "0.02"][..]
@@ -165,6 +165,148 @@ fn one_epoch_lowers_the_loss_and_records_everything_then_resumes() {
     );
     let record = json(&out.join("run.json"));
     assert_eq!(record["epochs"].as_array().unwrap().len(), 2);
+
+    // Fewer epochs than the run has finished: an error, not an inconsistent record.
+    let fewer = invoke(
+        &scratch,
+        "train",
+        &["--epochs", "1", "--resume", "--out", out_arg],
+    );
+    assert!(!fewer.status.success());
+    let stderr = String::from_utf8(fewer.stderr).unwrap();
+    assert!(
+        stderr.contains("the run has finished 2, more than the 1 asked for"),
+        "{stderr}"
+    );
+    // A damaged checkpoint: an error naming the file and the position, never a resumed run.
+    let last = out.join("last.ckpt");
+    let good = std::fs::read(&last).unwrap();
+    let mut damaged = good.clone();
+    damaged[good.len() / 2] ^= 0x80;
+    std::fs::write(&last, &damaged).unwrap();
+    let resumed = invoke(
+        &scratch,
+        "train",
+        &["--epochs", "3", "--resume", "--out", out_arg],
+    );
+    assert!(!resumed.status.success());
+    let stderr = String::from_utf8(resumed.stderr).unwrap();
+    assert!(
+        stderr.contains("last.ckpt: at byte") && stderr.contains("damaged"),
+        "{stderr}"
+    );
+    std::fs::write(&last, &good).unwrap();
+    // A run folder whose first epoch never ended (a record, no checkpoint) is not
+    // overwritten either.
+    let early = scratch.join("early");
+    std::fs::create_dir_all(&early).unwrap();
+    std::fs::copy(out.join("run.json"), early.join("run.json")).unwrap();
+    let again = invoke(
+        &scratch,
+        "train",
+        &["--epochs", "1", "--out", early.to_str().unwrap()],
+    );
+    assert!(!again.status.success());
+    let stderr = String::from_utf8(again.stderr).unwrap();
+    assert!(stderr.contains("already holds a training run"), "{stderr}");
+    std::fs::remove_dir_all(scratch).unwrap();
+}
+
+/// Every numeric option is checked before any data is read or any folder written.
+#[test]
+fn out_of_range_options_are_refused_before_any_work() {
+    let scratch = scratch("options");
+    let out = scratch.join("run");
+    for (option, value, expected) in [
+        (
+            "--lr",
+            "nan",
+            "the learning rate must be finite and above 0, not NaN",
+        ),
+        ("--lr", "inf", "not inf"),
+        ("--lr", "-1", "not -1"),
+        (
+            "--momentum",
+            "nan",
+            "the momentum must be in [0, 1), not NaN",
+        ),
+        (
+            "--weight-decay",
+            "inf",
+            "the weight decay must be finite and at least 0, not inf",
+        ),
+        ("--tau", "nan", "LIF tau must be a finite number > 1"),
+        (
+            "--train-ratio",
+            "nan",
+            "--train-ratio must be in (0, 1], not NaN",
+        ),
+        ("--epochs", "0", "--epochs must be at least 1, not 0"),
+        ("--train-samples", "0", "--train-samples must be at least 1"),
+    ] {
+        // `--option=value`, so that `-1` is not taken for an option.
+        let assignment = format!("{option}={value}");
+        let mut extra = vec![assignment.as_str(), "--out", out.to_str().unwrap()];
+        if option == "--tau" {
+            extra.extend(["--neuron", "lif"]);
+        }
+        let output = invoke(&scratch, "train", &extra);
+        assert!(!output.status.success(), "{option} {value} accepted");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains(expected), "{option} {value}: {stderr}");
+        assert!(
+            !out.exists() && !scratch.join("cache").exists(),
+            "{option} {value}"
+        );
+    }
+    std::fs::remove_dir_all(scratch).unwrap();
+}
+
+/// `kill -9` in the middle of training, then `--resume`: the same result as a run never
+/// interrupted (checkpoints are written to a temporary file, then renamed).
+#[test]
+fn a_killed_training_resumes_to_the_uninterrupted_result() {
+    let scratch = scratch("kill");
+    let whole = scratch.join("whole");
+    run(
+        &scratch,
+        "train",
+        &["--epochs", "3", "--out", whole.to_str().unwrap()],
+    );
+    let killed = scratch.join("killed");
+    let killed_arg = killed.to_str().unwrap();
+    let mut child = on_synthetic_folder(&scratch, "train", &["--epochs", "3", "--out", killed_arg])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none()
+        && !killed.join("last.ckpt").exists()
+        && started.elapsed() < std::time::Duration::from_secs(120)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    run(
+        &scratch,
+        "train",
+        &["--epochs", "3", "--resume", "--out", killed_arg],
+    );
+    let (a, b) = (
+        json(&whole.join("run.json")),
+        json(&killed.join("run.json")),
+    );
+    assert_eq!(b["status"], "complete");
+    for epoch in 0..3 {
+        for field in ["test", "train_loss", "train_accuracy"] {
+            assert_eq!(
+                a["epochs"][epoch][field], b["epochs"][epoch][field],
+                "epoch {epoch} {field}"
+            );
+        }
+    }
     std::fs::remove_dir_all(scratch).unwrap();
 }
 

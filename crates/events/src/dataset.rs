@@ -72,32 +72,60 @@ pub struct DatasetIndex {
 }
 
 /// Scans a folder laid out as `<root>/<class>/<file>.<extension>`: classes are the
-/// sub-folders sorted by name (their index is the label), files sorted by name.
+/// sub-folders sorted by name (their index is the label; hidden ones left out), files of the
+/// given extensions sorted by extension (in the order given), then by name as strings.
+///
+/// As torchvision's `DatasetFolder`, every class folder must hold at least one recording (an
+/// empty class would train a class that never appears). Symbolic links are followed; an entry
+/// with a recording's extension that is not a regular file (a FIFO, a device, a broken link)
+/// is an error, never skipped.
 pub fn scan_class_folders(
     root: &Path,
-    extension: &str,
+    extensions: &[&str],
     format: RecordingFormat,
 ) -> Result<DatasetIndex> {
+    let wanted = extensions.join("|");
     let mut classes = sorted_entries(root, |path| path.is_dir())?;
     classes.retain(|name| !name.starts_with('.'));
     if classes.is_empty() {
         return Err(EventsError::malformed(
             root,
             0,
-            format!("class folders `<class>/*.{extension}`; this folder has none"),
+            format!("class folders `<class>/*.{wanted}`; this folder has none"),
         ));
     }
     let mut recordings = Vec::new();
     for (label, class) in classes.iter().enumerate() {
         let folder = root.join(class);
-        let files = sorted_entries(&folder, |path| {
-            path.is_file() && path.extension().is_some_and(|e| e == extension)
-        })?;
-        recordings.extend(files.into_iter().map(|file| Recording {
-            file: Path::new(class).join(file),
-            label: label as u16,
-            window: None,
-        }));
+        let before = recordings.len();
+        for extension in extensions {
+            let files = sorted_entries(&folder, |path| {
+                path.extension().is_some_and(|e| e == *extension)
+            })?;
+            for file in files {
+                let path = folder.join(&file);
+                if !path.is_file() {
+                    return Err(EventsError::malformed(
+                        &path,
+                        0,
+                        "a regular file (a recording); this is a directory, FIFO, socket, \
+                         device or broken link",
+                    ));
+                }
+                recordings.push(Recording {
+                    file: Path::new(class).join(file),
+                    label: label as u16,
+                    window: None,
+                });
+            }
+        }
+        if recordings.len() == before {
+            return Err(EventsError::malformed(
+                &folder,
+                0,
+                format!("at least one `*.{wanted}` file in every class folder; this one has none"),
+            ));
+        }
     }
     Ok(DatasetIndex {
         root: root.to_path_buf(),
@@ -112,22 +140,25 @@ pub fn scan_class_folders(
 /// `.aedat`). The ten class folders must all be there (a missing class would shift every
 /// label after it).
 pub fn cifar10_dvs(root: &Path) -> Result<DatasetIndex> {
-    let mut index = scan_class_folders(root, "aedat", RecordingFormat::Aedat2)?;
-    if index.recordings.is_empty() {
-        let (height, width) = crate::formats::aedat2::SENSOR_SIZE;
-        index = scan_class_folders(root, "npz", RecordingFormat::SpikingJellyNpz(height, width))?;
-    }
-    if index.classes != CIFAR10_DVS_CLASSES {
+    let mut classes = sorted_entries(root, |path| path.is_dir())?;
+    classes.retain(|name| !name.starts_with('.'));
+    if classes != CIFAR10_DVS_CLASSES {
         return Err(EventsError::malformed(
             root,
             0,
-            format!(
-                "the ten CIFAR10-DVS class folders {CIFAR10_DVS_CLASSES:?}; found {:?}",
-                index.classes
-            ),
+            format!("the ten CIFAR10-DVS class folders {CIFAR10_DVS_CLASSES:?}; found {classes:?}"),
         ));
     }
-    Ok(index)
+    if holds_files(root, "aedat")? || !holds_files(root, "npz")? {
+        scan_class_folders(root, &["aedat"], RecordingFormat::Aedat2)
+    } else {
+        let (height, width) = crate::formats::aedat2::SENSOR_SIZE;
+        scan_class_folders(
+            root,
+            &["npz"],
+            RecordingFormat::SpikingJellyNpz(height, width),
+        )
+    }
 }
 
 /// The small N-MNIST subset layout (SLAYER's NMNISTsmall): `<id>.bs2` files and two label
@@ -189,6 +220,58 @@ pub fn nmnist_id_lists(
     Ok((read_list(train_list)?, read_list(test_list)?))
 }
 
+/// The full N-MNIST layout: `<root>/Train/<digit>/*.bin` and `<root>/Test/<digit>/*.bin`.
+/// A recording's label is its folder's digit, not the folder's position, so that a part
+/// without some digit's folder cannot shift the labels of the others; any other folder name
+/// is an error. Returns the train and the test recordings (paths relative to `root`), each in
+/// `DatasetFolder` order, with the classes `0` … the highest digit of either part (`9` for
+/// the whole dataset).
+pub fn nmnist_class_folders(root: &Path) -> Result<(DatasetIndex, DatasetIndex)> {
+    let part = |name: &str| -> Result<DatasetIndex> {
+        let folder = root.join(name);
+        let scanned = scan_class_folders(&folder, &["bin"], RecordingFormat::NMnistBin)?;
+        let mut digits = Vec::with_capacity(scanned.classes.len());
+        for class in &scanned.classes {
+            match class.parse::<u16>() {
+                Ok(digit) if digit <= 9 && *class == digit.to_string() => digits.push(digit),
+                _ => {
+                    return Err(EventsError::malformed(
+                        folder.join(class),
+                        0,
+                        "a digit class folder `0` … `9`",
+                    ));
+                }
+            }
+        }
+        Ok(DatasetIndex {
+            root: root.to_path_buf(),
+            classes: Vec::new(),
+            recordings: scanned
+                .recordings
+                .into_iter()
+                .map(|r| Recording {
+                    file: Path::new(name).join(r.file),
+                    label: digits[usize::from(r.label)],
+                    window: None,
+                })
+                .collect(),
+            format: RecordingFormat::NMnistBin,
+        })
+    };
+    let (mut train, mut test) = (part("Train")?, part("Test")?);
+    let highest = train
+        .recordings
+        .iter()
+        .chain(&test.recordings)
+        .map(|r| r.label)
+        .max()
+        .unwrap_or(0);
+    let classes: Vec<String> = (0..=highest).map(|d| d.to_string()).collect();
+    train.classes.clone_from(&classes);
+    test.classes = classes;
+    Ok((train, test))
+}
+
 /// DVS128 Gesture: `<root>/<user>_<lighting>.aedat` recordings with `<…>_labels.csv` files,
 /// and the lists `trials_to_train.txt` / `trials_to_test.txt` naming the recordings of each
 /// part. Every labels row is one sample (a time window of its recording; empty ones kept).
@@ -197,13 +280,33 @@ pub fn nmnist_id_lists(
 /// (`0, 1, 10, 2, …`), then file names. Labels here are the true `class − 1`; SpikingJelly's
 /// folder quirk (a folder's position in that order) returns 2 for folder `10`, 3 for `2`, ….
 pub fn dvs128_gesture(root: &Path) -> Result<(DatasetIndex, DatasetIndex)> {
-    let part = |list: &str| -> Result<DatasetIndex> {
+    // Every trial, with the list and byte offset that named it first.
+    let mut seen: std::collections::HashMap<String, (&str, u64)> = Default::default();
+    let mut part = |list: &'static str| -> Result<DatasetIndex> {
         let list_path = root.join(list);
         let text =
             std::fs::read_to_string(&list_path).map_err(|e| EventsError::io(&list_path, e))?;
         let mut samples: Vec<(String, String, Recording)> = Vec::new();
-        for name in text.lines().map(str::trim).filter(|line| !line.is_empty()) {
+        let mut offset = 0u64;
+        for line in text.split_inclusive('\n') {
+            let line_offset = offset;
+            offset += line.len() as u64;
+            let name = line.trim();
+            if name.is_empty() {
+                continue;
+            }
             let stem = name.strip_suffix(".aedat").unwrap_or(name);
+            if let Some(listed) = seen.insert(stem.to_string(), (list, line_offset)) {
+                return Err(EventsError::malformed(
+                    &list_path,
+                    line_offset,
+                    format!(
+                        "each trial listed once in trials_to_train.txt and trials_to_test.txt; \
+                         `{stem}` is already listed in {} at byte {}",
+                        listed.0, listed.1
+                    ),
+                ));
+            }
             let windows =
                 crate::formats::aedat3::read_labels(&root.join(format!("{stem}_labels.csv")))?;
             let mut count = [0usize; 11];
@@ -236,6 +339,21 @@ pub fn dvs128_gesture(root: &Path) -> Result<(DatasetIndex, DatasetIndex)> {
         })
     };
     Ok((part("trials_to_train.txt")?, part("trials_to_test.txt")?))
+}
+
+/// Whether any class folder of `root` holds a file with `extension`.
+fn holds_files(root: &Path, extension: &str) -> Result<bool> {
+    for class in sorted_entries(root, |path| path.is_dir())? {
+        let folder = root.join(class);
+        if !sorted_entries(&folder, |path| {
+            path.extension().is_some_and(|e| e == extension)
+        })?
+        .is_empty()
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The names of the entries of `folder` that `keep` accepts, sorted as strings.

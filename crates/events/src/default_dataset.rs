@@ -189,8 +189,8 @@ pub fn ensure(
         generate(&dir, spec, progress)?;
         crate::formats::write_atomically(&marker, b"all recordings written\n")?;
     }
-    let train = scan_class_folders(&dir.join("train"), "aedat", RecordingFormat::Aedat2)?;
-    let test = scan_class_folders(&dir.join("test"), "aedat", RecordingFormat::Aedat2)?;
+    let train = scan_class_folders(&dir.join("train"), &["aedat"], RecordingFormat::Aedat2)?;
+    let test = scan_class_folders(&dir.join("test"), &["aedat"], RecordingFormat::Aedat2)?;
     Ok((train, test))
 }
 

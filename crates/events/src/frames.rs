@@ -9,8 +9,10 @@
 //! - split by time with an empty time window is an error by default, naming the window
 //!   ([`EmptyWindows::Error`]; SpikingJelly raises `IndexError`), or gives an empty frame with
 //!   [`EmptyWindows::Allow`];
-//! - split by time of a recording without events, or whose last timestamp is before its first,
-//!   is an error (SpikingJelly raises, or wraps around in unsigned arithmetic).
+//! - a recording without events is an error, whatever the split (SpikingJelly's frames
+//!   would be all zero, a sample that teaches nothing and hides a broken file);
+//! - split by time of a recording whose last timestamp is before its first is an error
+//!   (SpikingJelly wraps around in unsigned arithmetic).
 
 use std::path::Path;
 
@@ -83,6 +85,9 @@ pub fn segment_bounds(
     if frames == 0 {
         return fail("the number of frames must be at least 1".into());
     }
+    if n == 0 {
+        return fail("the recording holds no events; there is nothing to integrate".into());
+    }
     let mut bounds = Vec::with_capacity(frames);
     match split_by {
         SplitBy::Number => {
@@ -92,11 +97,7 @@ pub fn segment_bounds(
             }
         }
         SplitBy::Time => {
-            let (Some(&first), Some(&last)) = (t.first(), t.last()) else {
-                return fail(
-                    "split by time needs at least one event; the recording has none".into(),
-                );
-            };
+            let (first, last) = (t[0], t[n - 1]);
             if last < first {
                 return fail(format!(
                     "split by time needs the last timestamp ({last} µs) not before the first \

@@ -122,21 +122,22 @@ pub fn read_cifar10_batch(path: &Path) -> Result<Vec<LabelledImage>> {
 /// by name). Returns the class names and the images in class order (within a class: PNG
 /// files, then JPEG, each sorted by name).
 pub fn read_image_folders(root: &Path) -> Result<(Vec<String>, Vec<LabelledImage>)> {
-    let mut classes = None;
-    let mut images = Vec::new();
-    for extension in ["png", "jpg", "jpeg"] {
-        let index = scan_class_folders(root, extension, crate::dataset::RecordingFormat::Aedat2)?;
-        for recording in index.recordings {
-            let path = root.join(&recording.file);
-            images.push(LabelledImage {
-                image: decode(&path)?,
+    let index = scan_class_folders(
+        root,
+        &["png", "jpg", "jpeg"],
+        crate::dataset::RecordingFormat::Aedat2,
+    )?;
+    let images = index
+        .recordings
+        .iter()
+        .map(|recording| {
+            Ok(LabelledImage {
+                image: decode(&root.join(&recording.file))?,
                 label: recording.label,
-            });
-        }
-        classes.get_or_insert(index.classes);
-    }
-    images.sort_by_key(|image| image.label);
-    Ok((classes.unwrap_or_default(), images))
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok((index.classes, images))
 }
 
 /// One PNG or JPEG file as grayscale intensities.

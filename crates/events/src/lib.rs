@@ -6,6 +6,7 @@
 //! into count frames `[T, 2, H, W]`; [`resize`] reduces them to the training size.
 
 pub mod cache;
+pub mod checksum;
 pub mod dataset;
 pub mod default_dataset;
 pub mod emulator;

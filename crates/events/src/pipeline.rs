@@ -89,7 +89,8 @@ fn single_pass(
         RecordingFormat::NMnistBin => (nmnist::SENSOR_SIZE, bytes, 5),
         RecordingFormat::Aedat3 | RecordingFormat::SpikingJellyNpz(..) => return None,
     };
-    if body.len() % record != 0 {
+    // An empty recording, or a truncated record: the general path names the error.
+    if body.is_empty() || body.len() % record != 0 {
         return None;
     }
     let (height, width) = sensor;

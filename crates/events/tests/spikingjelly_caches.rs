@@ -83,12 +83,13 @@ fn prepare_reads_a_spikingjelly_events_np_folder() {
     let split = SplitManifest::split(&index, SplitRule::SpikingJelly { train_ratio: 1.0 }).unwrap();
     let settings = FrameSettings::default();
     let request = PrepareRequest {
+        dataset: "cifar10-dvs",
         index: &index,
         split: &split,
         settings,
         skip_bad: false,
     };
-    let cache = prepare(&request, &root.join("cache"), &|| {}).unwrap();
+    let (cache, _) = prepare(&request, &root.join("cache"), &|| {}).unwrap();
     let aedat = path_of(&case("cifar10dvs_aedat", "random3003")["aedat"]);
     let from_aedat = recording_frames(&aedat, RecordingFormat::Aedat2, &settings, None).unwrap();
     assert_eq!(cache.samples(Part::Train).len(), 10);

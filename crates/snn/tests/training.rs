@@ -79,6 +79,7 @@ fn run<'a>(
             name: "blobs".to_string(),
             location: "memory".to_string(),
             split_hash: "none".to_string(),
+            frames_checksum: String::new(),
             classes: (0..CLASSES).map(|k| k.to_string()).collect(),
         },
         train,

@@ -78,6 +78,7 @@ pub fn run(args: &PreprocessArgs) -> Result<()> {
     let prepare_s = median(args.repeats, || {
         let _ = std::fs::remove_dir_all(&scratch);
         let request = PrepareRequest {
+            dataset: "cifar10-dvs",
             index: &index,
             split: &split,
             settings,

@@ -61,6 +61,7 @@ impl Ratios {
 /// still trains; any other error stops the command.
 pub fn run(args: &CompareArgs) -> Result<()> {
     let experiment = &args.experiment;
+    experiment.validate()?;
     let prepared = prepare_data(&experiment.data, experiment.seed)?;
     let dir = experiment.out_dir(format!("compare-{}-seed{}", prepared.name, experiment.seed));
     let mut outcomes = Vec::new();
@@ -113,6 +114,6 @@ pub fn run(args: &CompareArgs) -> Result<()> {
 fn diverged(error: &anyhow::Error) -> bool {
     matches!(
         error.downcast_ref::<TrainError>(),
-        Some(TrainError::Diverged { .. })
+        Some(TrainError::Diverged { .. } | TrainError::NonFinite { .. })
     )
 }

@@ -3,11 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use clap::{Args, ValueEnum};
-use events::cache::{FrameCache, FrameSettings, PrepareRequest, cache_dir, prepare};
+use events::cache::{CacheOrigin, FrameCache, FrameSettings, PrepareRequest, cache_dir, prepare};
 use events::dataset::{
-    DatasetIndex, RecordingFormat, cifar10_dvs, dvs128_gesture, nmnist_id_lists, scan_class_folders,
+    DatasetIndex, RecordingFormat, cifar10_dvs, dvs128_gesture, nmnist_class_folders,
+    nmnist_id_lists,
 };
 use events::default_dataset::{DefaultDatasetSpec, ensure};
 use events::split::{SplitManifest, SplitRule};
@@ -42,6 +43,19 @@ pub struct DataArgs {
     pub skip_bad: bool,
 }
 
+impl DataArgs {
+    /// Checks the numeric options (the frame settings are checked against the dataset's
+    /// sensor when the cache is prepared).
+    pub fn validate(&self) -> Result<()> {
+        ensure!(
+            self.train_ratio > 0.0 && self.train_ratio <= 1.0,
+            "--train-ratio must be in (0, 1], not {}",
+            self.train_ratio
+        );
+        self.frames.settings().map(|_| ())
+    }
+}
+
 /// A dataset's frame cache, ready to read.
 pub struct PreparedData {
     /// The dataset's name (`default`, `nmnist`, …).
@@ -53,6 +67,7 @@ pub struct PreparedData {
 /// Builds the frame cache of the dataset `args` names (or reuses the finished one), with
 /// progress bars; `seed` seeds a `random` split.
 pub fn prepare_data(args: &DataArgs, seed: u64) -> Result<PreparedData> {
+    args.validate()?;
     let settings = args.frames.settings()?;
     let DatasetSplit {
         name,
@@ -60,11 +75,16 @@ pub fn prepare_data(args: &DataArgs, seed: u64) -> Result<PreparedData> {
         index,
         split,
     } = dataset_split(args, seed)?;
-    let dir = cache_dir(
-        &args.cache.clone().unwrap_or_else(default_cache_root),
-        &cache_name,
-        &settings,
-    );
+    let request = PrepareRequest {
+        dataset: &cache_name,
+        index: &index,
+        split: &split,
+        settings,
+        skip_bad: args.skip_bad,
+    };
+    let cache_root = args.cache.clone().unwrap_or_else(default_cache_root);
+    let dir =
+        cache_dir(&cache_root, &request).with_context(|| format!("the {name} dataset folder"))?;
     println!(
         "{name}: {} training and {} test recordings (split {}) → {}",
         split.train.len(),
@@ -76,17 +96,33 @@ pub fn prepare_data(args: &DataArgs, seed: u64) -> Result<PreparedData> {
         ProgressStyle::with_template("{bar:40} {pos}/{len} recordings, {per_sec}, eta {eta}")
             .expect("a valid template"),
     );
-    let request = PrepareRequest {
-        index: &index,
-        split: &split,
-        settings,
-        skip_bad: args.skip_bad,
-    };
-    let cache = prepare(&request, &dir, &|| bar.inc(1))
+    let (cache, origin) = prepare(&request, &dir, &|| bar.inc(1))
         .with_context(|| format!("preparing the {name} cache in {}", dir.display()))?;
     bar.finish_and_clear();
+    match origin {
+        CacheOrigin::Reused | CacheOrigin::Built => {}
+        CacheOrigin::Resumed { done } => {
+            println!("resumed an interrupted build ({done} recordings were already converted)")
+        }
+        CacheOrigin::Rebuilt { reason } => println!("rebuilt the cache: {reason}"),
+    }
     for skipped in &cache.manifest.skipped {
-        eprintln!("skipped {}: {}", skipped.file.display(), skipped.error);
+        let window = skipped
+            .window
+            .map(|w| format!(" (window [{}, {}) µs)", w.start, w.end))
+            .unwrap_or_default();
+        eprintln!(
+            "skipped {}{window}: {}",
+            skipped.file.display(),
+            skipped.error
+        );
+    }
+    if !cache.manifest.skipped.is_empty() {
+        eprintln!(
+            "{} of {} samples skipped (--skip-bad)",
+            cache.manifest.skipped.len(),
+            split.train.len() + split.test.len()
+        );
     }
     Ok(PreparedData { name, cache })
 }
@@ -309,41 +345,21 @@ fn dataset_split(args: &DataArgs, seed: u64) -> Result<DatasetSplit> {
             let (train, test) = if root.join("train1K.txt").is_file() {
                 nmnist_id_lists(&root, "train1K.txt", "test100.txt")?
             } else {
-                (
-                    scan_class_folders(&root.join("Train"), "bin", RecordingFormat::NMnistBin)?,
-                    scan_class_folders(&root.join("Test"), "bin", RecordingFormat::NMnistBin)?,
-                )
+                nmnist_class_folders(&root)?
             };
-            // One index over the root, so that both parts' paths are relative to it.
-            let prefix = |part: &Path, recordings: Vec<events::dataset::Recording>| {
-                let relative = part
-                    .strip_prefix(&root)
-                    .unwrap_or(Path::new(""))
-                    .to_path_buf();
-                recordings
-                    .into_iter()
-                    .map(|r| events::dataset::Recording {
-                        file: relative.join(r.file),
-                        ..r
-                    })
-                    .collect::<Vec<_>>()
-            };
-            let train_recordings = prefix(&train.root, train.recordings);
-            let test_recordings = prefix(&test.root, test.recordings);
             let split = SplitManifest::new(
                 None,
                 train.classes.clone(),
-                train_recordings.clone(),
-                test_recordings.clone(),
+                train.recordings.clone(),
+                test.recordings.clone(),
             );
             let index = DatasetIndex {
-                root: root.clone(),
-                classes: train.classes,
-                recordings: train_recordings
+                recordings: train
+                    .recordings
                     .into_iter()
-                    .chain(test_recordings)
+                    .chain(test.recordings)
                     .collect(),
-                format: RecordingFormat::NMnistBin,
+                ..train
             };
             Ok(DatasetSplit::named("nmnist", index, split))
         }

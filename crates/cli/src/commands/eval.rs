@@ -176,6 +176,15 @@ fn test_batches(record: &RunRecord, batch_size: usize, device: &Device) -> Resul
             record.dataset.source.split_hash
         );
     }
+    let recorded = &record.dataset.source.frames_checksum;
+    if !recorded.is_empty() && *recorded != cache.manifest.checksum {
+        bail!(
+            "{}: its frames (manifest checksum {}) are not the ones the run trained on ({recorded}); \
+             the cache was rebuilt since, from changed recordings",
+            location.display(),
+            cache.manifest.checksum
+        );
+    }
     let part = CachePart::new(&cache, Part::Test);
     let subset = Subset::random(&part, record.dataset.test_samples, record.training.seed);
     let source: &dyn FrameSource = if record.dataset.test_samples < part.len() {

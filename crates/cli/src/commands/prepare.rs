@@ -18,7 +18,7 @@ pub struct PrepareArgs {
 /// Runs `spikeforge prepare`.
 pub fn run(args: &PrepareArgs) -> Result<()> {
     let prepared = prepare_data(&args.data, args.seed)?;
-    let settings = &prepared.cache.manifest.settings;
+    let settings = &prepared.cache.manifest.settings();
     println!(
         "cache ready: {} frames of [{}, 2, {}, {}] per recording; {} skipped; manifest {}",
         settings.key(),

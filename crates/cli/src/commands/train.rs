@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow, ensure};
 use clap::{Args, ValueEnum};
 use events::cache::Part;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -147,9 +147,27 @@ pub enum OptimizerChoice {
 }
 
 impl ExperimentArgs {
-    /// The network of `kind` for the prepared data.
-    fn net(&self, kind: NetKind, prepared: &PreparedData) -> SeedNetConfig {
-        let manifest = &prepared.cache.manifest;
+    /// Checks every numeric option, before any data is read or any folder written.
+    pub fn validate(&self) -> Result<()> {
+        self.config()
+            .optimizer
+            .validate()
+            .map_err(|problem| anyhow!("{problem} (--lr, --momentum, --weight-decay)"))?;
+        self.neuron().validate()?;
+        for (name, value) in [
+            ("--channels", self.channels),
+            ("--epochs", self.epochs),
+            ("--batch", self.batch),
+            ("--train-samples", self.train_samples.unwrap_or(1)),
+            ("--test-samples", self.test_samples.unwrap_or(1)),
+        ] {
+            ensure!(value >= 1, "{name} must be at least 1, not {value}");
+        }
+        self.data.validate()
+    }
+
+    /// The SNN's neuron.
+    fn neuron(&self) -> NeuronConfig {
         let mut neuron = match self.neuron {
             NeuronChoice::If => NeuronConfig::if_node(),
             NeuronChoice::Lif => NeuronConfig::lif(self.tau),
@@ -158,15 +176,21 @@ impl ExperimentArgs {
             SurrogateChoice::Sigmoid => Surrogate::sigmoid(),
             SurrogateChoice::Atan => Surrogate::atan(),
         };
+        neuron
+    }
+
+    /// The network of `kind` for the prepared data.
+    fn net(&self, kind: NetKind, prepared: &PreparedData) -> SeedNetConfig {
+        let manifest = &prepared.cache.manifest;
         SeedNetConfig {
             channels: self.channels,
-            neuron,
+            neuron: self.neuron(),
             cnn_input: match self.cnn_input {
                 CnnInputChoice::Mean => CnnInput::MeanOverTime,
                 CnnInputChoice::Sum => CnnInput::SumOverTime,
                 CnnInputChoice::PerFrame => CnnInput::PerFrameMean,
             },
-            ..SeedNetConfig::seed(kind, manifest.split.classes.len(), manifest.settings.size)
+            ..SeedNetConfig::seed(kind, manifest.split.classes.len(), manifest.settings().size)
         }
     }
 
@@ -205,6 +229,7 @@ impl ExperimentArgs {
 /// Runs `spikeforge train`.
 pub fn run(args: &TrainArgs) -> Result<()> {
     let experiment = &args.experiment;
+    experiment.validate()?;
     let prepared = prepare_data(&experiment.data, experiment.seed)?;
     let kind = match args.model {
         ModelChoice::Snn => NetKind::Snn,
@@ -261,6 +286,7 @@ pub fn train_one(
             name: prepared.name.to_string(),
             location: prepared.cache.dir.display().to_string(),
             split_hash: manifest.split.hash.clone(),
+            frames_checksum: manifest.checksum.clone(),
             classes: manifest.split.classes.clone(),
         },
         train,

@@ -126,7 +126,8 @@ pub fn read_labels(path: &Path) -> Result<Vec<LabelledWindow>> {
     parse_labels(&read_bytes(path)?, path)
 }
 
-/// Parses a labels CSV: a header row, then `class,startTime_usec,endTime_usec` rows.
+/// Parses a labels CSV: a header row, then `class,startTime_usec,endTime_usec` rows, each
+/// with its start before its end.
 pub fn parse_labels(bytes: &[u8], path: &Path) -> Result<Vec<LabelledWindow>> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         EventsError::malformed(path, e.valid_up_to() as u64, "UTF-8 text (a labels CSV)")
@@ -143,17 +144,20 @@ pub fn parse_labels(bytes: &[u8], path: &Path) -> Result<Vec<LabelledWindow>> {
         let fields: Vec<&str> = row.split(',').map(str::trim).collect();
         let parsed: Option<Vec<u64>> = fields.iter().map(|f| f.parse().ok()).collect();
         let window = match parsed.as_deref() {
-            Some(&[class, start, end]) if (1..=11).contains(&class) => LabelledWindow {
-                label: (class - 1) as u8,
-                start,
-                end,
-            },
+            Some(&[class, start, end]) if (1..=11).contains(&class) && start < end => {
+                LabelledWindow {
+                    label: (class - 1) as u8,
+                    start,
+                    end,
+                }
+            }
             _ => {
                 return Err(EventsError::malformed(
                     path,
                     line_offset as u64,
                     format!(
-                        "line {}: `class,startTime_usec,endTime_usec` with class 1..=11, found `{row}`",
+                        "line {}: `class,startTime_usec,endTime_usec` with class 1..=11 and the \
+                         start before the end, found `{row}`",
                         number + 1
                     ),
                 ));

@@ -46,9 +46,55 @@ pub(crate) fn check_writable(
     })
 }
 
+/// The largest file read: 4 GiB (a DVS128 Gesture recording is under 100 MB).
+pub const MAX_FILE_BYTES: u64 = 4 << 30;
+
 /// The bytes of a file.
 pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| EventsError::io(path, e))
+    let mut bytes = Vec::new();
+    read_into(path, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// Reads the file `path` into `buffer` (cleared first) with one `read`. Only regular files
+/// (symbolic links followed) of at most [`MAX_FILE_BYTES`] are read: a FIFO would block and
+/// a device such as `/dev/zero` would never end.
+pub fn read_into(path: &Path, buffer: &mut Vec<u8>) -> Result<()> {
+    use std::io::Read;
+    // Checked before opening: opening a FIFO blocks until something writes to it.
+    let metadata = std::fs::metadata(path).map_err(|e| EventsError::io(path, e))?;
+    if !metadata.is_file() {
+        return Err(EventsError::malformed(
+            path,
+            0,
+            "a regular file; this is a directory, FIFO, socket or device",
+        ));
+    }
+    if metadata.len() > MAX_FILE_BYTES {
+        return Err(EventsError::malformed(
+            path,
+            MAX_FILE_BYTES,
+            format!(
+                "a file of at most {MAX_FILE_BYTES} bytes; it has {}",
+                metadata.len()
+            ),
+        ));
+    }
+    let file = std::fs::File::open(path).map_err(|e| EventsError::io(path, e))?;
+    buffer.clear();
+    buffer.reserve(metadata.len() as usize);
+    // One byte more than the bound shows a file that grew while being read.
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(buffer)
+        .map_err(|e| EventsError::io(path, e))?;
+    if buffer.len() as u64 > MAX_FILE_BYTES {
+        return Err(EventsError::malformed(
+            path,
+            MAX_FILE_BYTES,
+            format!("a file of at most {MAX_FILE_BYTES} bytes"),
+        ));
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`: a crash

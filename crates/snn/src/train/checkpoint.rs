@@ -3,14 +3,19 @@
 //!
 //! Layout: `SPKFCKPT`, a little-endian `u32` version, then three sections, each a
 //! little-endian `u64` length and that many bytes: state JSON, network record, optimiser
-//! record (empty when not saved).
+//! record (empty when not saved); last, the xxh3-64 checksum of all bytes before it, as 16
+//! hex digits, so that a damaged checkpoint is an error, never a silently different network.
 
 use std::path::{Path, PathBuf};
+
+use events::checksum::checksum;
 
 use super::TrainError;
 
 const MAGIC: &[u8; 8] = b"SPKFCKPT";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+/// Hex digits of the trailing checksum.
+const CHECKSUM_LEN: usize = 16;
 /// Where the state JSON starts: after the magic, the version and its length.
 pub(crate) const STATE_OFFSET: u64 = 8 + 4 + 8;
 
@@ -23,6 +28,15 @@ pub struct Checkpoint {
     pub model: Vec<u8>,
     /// The optimiser's state (burnpack bytes), empty if none.
     pub optimizer: Vec<u8>,
+}
+
+/// Where a loaded checkpoint's sections start in its file, for errors that name a position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SectionOffsets {
+    /// The network record's first byte.
+    pub model: u64,
+    /// The optimiser record's first byte.
+    pub optimizer: u64,
 }
 
 impl Checkpoint {
@@ -39,11 +53,18 @@ impl Checkpoint {
             bytes.extend_from_slice(&(section.len() as u64).to_le_bytes());
             bytes.extend_from_slice(section);
         }
+        let sum = checksum(&bytes);
+        bytes.extend_from_slice(sum.as_bytes());
         events::formats::write_atomically(path, &bytes).map_err(TrainError::from)
     }
 
-    /// Reads a checkpoint, naming the file and byte offset of anything malformed.
+    /// Reads a checkpoint, naming the file and byte offset of anything malformed or damaged.
     pub fn load(path: &Path) -> Result<Self, TrainError> {
+        Self::load_with_offsets(path).map(|(checkpoint, _)| checkpoint)
+    }
+
+    /// Reads a checkpoint and where its sections start.
+    pub fn load_with_offsets(path: &Path) -> Result<(Self, SectionOffsets), TrainError> {
         let bytes = std::fs::read(path).map_err(|error| TrainError::Io {
             path: path.to_path_buf(),
             error,
@@ -60,10 +81,30 @@ impl Checkpoint {
         if version != VERSION {
             return Err(malformed(
                 8,
-                &format!("checkpoint version {VERSION}, found {version}"),
+                &format!(
+                    "checkpoint version {VERSION}, found {version} (written by another \
+                     spikeforge version)"
+                ),
             ));
         }
+        let Some(body_len) = bytes.len().checked_sub(CHECKSUM_LEN).filter(|&n| n >= 12) else {
+            return Err(malformed(bytes.len(), "a checksum (truncated file)"));
+        };
+        let (body, recorded) = bytes.split_at(body_len);
+        let found = checksum(body);
+        if recorded != found.as_bytes() {
+            return Err(malformed(
+                body_len,
+                &format!(
+                    "the checksum of the bytes before, {found}; found `{}` (the file is \
+                     damaged or truncated)",
+                    String::from_utf8_lossy(recorded)
+                ),
+            ));
+        }
+        let bytes = body;
         let mut offset = 12;
+        let mut starts = Vec::with_capacity(3);
         let mut sections = Vec::with_capacity(3);
         for name in ["state", "model", "optimizer"] {
             let header = bytes
@@ -71,6 +112,7 @@ impl Checkpoint {
                 .ok_or_else(|| malformed(offset, &format!("the length of the {name} section")))?;
             let len = u64::from_le_bytes(header.try_into().expect("8 bytes"));
             offset += 8;
+            starts.push(offset as u64);
             let section = usize::try_from(len)
                 .ok()
                 .and_then(|len| bytes.get(offset..offset.checked_add(len)?))
@@ -90,11 +132,18 @@ impl Checkpoint {
         let model = sections.pop().expect("three sections");
         let state = serde_json::from_slice(&sections[0])
             .map_err(|e| malformed(STATE_OFFSET as usize, &format!("the state as JSON ({e})")))?;
-        Ok(Self {
-            state,
-            model,
-            optimizer,
-        })
+        let offsets = SectionOffsets {
+            model: starts[1],
+            optimizer: starts[2],
+        };
+        Ok((
+            Self {
+                state,
+                model,
+                optimizer,
+            },
+            offsets,
+        ))
     }
 }
 
@@ -121,6 +170,14 @@ mod tests {
             error.contains("last.ckpt") && error.contains("truncated"),
             "{error}"
         );
+        // Every single flipped bit is caught, wherever it is.
+        for bit in 0..bytes.len() * 8 {
+            let mut damaged = bytes.clone();
+            damaged[bit / 8] ^= 1 << (bit % 8);
+            std::fs::write(&path, &damaged).unwrap();
+            let error = Checkpoint::load(&path).unwrap_err().to_string();
+            assert!(error.contains("last.ckpt: at byte"), "bit {bit}: {error}");
+        }
         std::fs::write(&path, b"not a checkpoint").unwrap();
         let error = Checkpoint::load(&path).unwrap_err().to_string();
         assert!(

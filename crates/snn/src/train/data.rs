@@ -46,7 +46,7 @@ impl FrameSource for CachePart<'_> {
     }
 
     fn sample_shape(&self) -> [usize; 4] {
-        let settings = &self.cache.manifest.settings;
+        let settings = &self.cache.manifest.settings();
         [settings.frames, 2, settings.size.0, settings.size.1]
     }
 

@@ -4,15 +4,16 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Tensor};
 
-use super::checkpoint::{Checkpoint, STATE_OFFSET};
+use super::checkpoint::{Checkpoint, STATE_OFFSET, SectionOffsets};
 use super::data::{Batch, FrameSource, batch, epoch_order};
 use super::record::{
-    DatasetInfo, DatasetSource, EpochMetrics, Evaluation, ModelInfo, RunRecord, TrainConfig,
+    DatasetInfo, DatasetSource, EpochMetrics, Evaluation, ModelInfo, RUN_RECORD, RunRecord,
+    TrainConfig,
 };
 use super::{LossKind, TrainError};
 use crate::model::{Classifier, SeedNet, SeedNetConfig};
@@ -104,25 +105,39 @@ pub fn fit(
         best_epoch: 0,
         ops: None,
     };
+    if !resume && (last_path.exists() || run.dir.join(RUN_RECORD).exists()) {
+        return Err(TrainError::RunExists(run.dir.clone()));
+    }
     let (mut model, mut optimizer) = if last_path.exists() {
-        if !resume {
-            return Err(TrainError::RunExists(run.dir.clone()));
-        }
-        let checkpoint = Checkpoint::load(&last_path)?;
+        let (checkpoint, offsets) = Checkpoint::load_with_offsets(&last_path)?;
         let saved = run_record(&checkpoint, &last_path)?;
         check_same_run(&saved, &record, &run.dir)?;
+        if saved.epochs.len() > run.config.epochs {
+            return Err(TrainError::ResumeMismatch {
+                dir: run.dir.clone(),
+                what: format!(
+                    "number of epochs: the run has finished {}, more than the {} asked for",
+                    saved.epochs.len(),
+                    run.config.epochs
+                ),
+            });
+        }
         record.initial_test = saved.initial_test;
         record.epochs = saved.epochs;
         record.best_test_accuracy = saved.best_test_accuracy;
         record.best_epoch = saved.best_epoch;
         record.ops = saved.ops;
-        let model = load_model(fresh, checkpoint.model, &last_path)?;
+        let model = load_model(fresh, checkpoint.model, &last_path, offsets)?;
         let optimizer = run
             .config
             .optimizer
             .build()
             .from_bytes(Bytes::from_bytes_vec(checkpoint.optimizer))
-            .map_err(|e| TrainError::Record(last_path.clone(), e.to_string()))?;
+            .map_err(|e| TrainError::Checkpoint {
+                path: last_path.clone(),
+                offset: offsets.optimizer,
+                expected: format!("the optimiser's state for these settings ({e})"),
+            })?;
         (model, optimizer)
     } else {
         std::fs::create_dir_all(&run.dir).map_err(|error| TrainError::Io {
@@ -160,6 +175,12 @@ pub fn fit(
             run.config.batch_size,
             run.config.loss,
         )?;
+        if !test.loss.is_finite() || !parameters_finite(&model) {
+            return Err(TrainError::NonFinite {
+                epoch,
+                test_loss: test.loss,
+            });
+        }
         if test.accuracy > record.best_test_accuracy || record.best_epoch == 0 {
             record.best_test_accuracy = test.accuracy;
             record.best_epoch = epoch;
@@ -221,6 +242,13 @@ fn train_epoch(
             &run.config,
             batch(run.train, indices, device),
         )?;
+        if !step.loss.is_finite() {
+            if let Some(sample) = non_finite_sample(run.train, indices) {
+                return Err(TrainError::Data(format!(
+                    "training sample {sample} holds NaN or infinite frame values"
+                )));
+            }
+        }
         if !step.loss.is_finite() || step.loss > limit {
             return Err(TrainError::Diverged {
                 epoch,
@@ -236,6 +264,35 @@ fn train_epoch(
     }
     let samples = order.len() as f64;
     Ok((model, loss_sum / samples, correct as f64 / samples, batches))
+}
+
+/// The first of `indices` whose frames in `source` are not all finite.
+fn non_finite_sample(source: &dyn FrameSource, indices: &[usize]) -> Option<usize> {
+    let shape = source.sample_shape();
+    let mut frames = vec![0.0; shape.iter().product()];
+    indices.iter().copied().find(|&index| {
+        source.copy_frames(index, &mut frames);
+        frames.iter().any(|v| !v.is_finite())
+    })
+}
+
+/// Whether every float parameter of `model` is finite (a spiking layer can hide NaN weights
+/// from the loss: a NaN potential never crosses the threshold).
+fn parameters_finite<M: Module>(model: &M) -> bool {
+    struct AllFinite(bool);
+    impl ModuleVisitor for AllFinite {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0 = self.0
+                && param
+                    .val()
+                    .into_data()
+                    .iter::<f32>()
+                    .all(|v: f32| v.is_finite());
+        }
+    }
+    let mut visitor = AllFinite(true);
+    model.visit(&mut visitor);
+    visitor.0
 }
 
 /// What one training step did.
@@ -335,9 +392,9 @@ pub fn load_checkpoint_model(
     model: SeedNet,
     path: &std::path::Path,
 ) -> Result<(SeedNet, RunRecord), TrainError> {
-    let checkpoint = Checkpoint::load(path)?;
+    let (checkpoint, offsets) = Checkpoint::load_with_offsets(path)?;
     let record = run_record(&checkpoint, path)?;
-    Ok((load_model(model, checkpoint.model, path)?, record))
+    Ok((load_model(model, checkpoint.model, path, offsets)?, record))
 }
 
 /// The run record in a checkpoint's state, read from the file `path`.
@@ -353,12 +410,18 @@ fn load_model(
     model: SeedNet,
     bytes: Vec<u8>,
     path: &std::path::Path,
+    offsets: SectionOffsets,
 ) -> Result<SeedNet, TrainError> {
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
-        .map_err(|e| TrainError::Record(path.to_path_buf(), e.to_string()))?;
+    let error = |e: String| TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        offset: offsets.model,
+        expected: format!("the parameters of this network ({e})"),
+    };
+    let record =
+        ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| error(e.to_string()))?;
     model
         .try_load_record(record)
-        .map_err(|e| TrainError::Record(path.to_path_buf(), e.to_string()))
+        .map_err(|e| error(e.to_string()))
 }
 
 /// The data's record, after checking that the sets are usable by the network.
@@ -384,10 +447,14 @@ fn check_data(run: &Run) -> Result<DatasetInfo, TrainError> {
         }
     }
     if run.config.batch_size == 0 || run.config.epochs == 0 {
-        return Err(TrainError::Data(
+        return Err(TrainError::Settings(
             "epochs and batch size must be at least 1".to_string(),
         ));
     }
+    run.config
+        .optimizer
+        .validate()
+        .map_err(TrainError::Settings)?;
     Ok(DatasetInfo {
         source: run.dataset.clone(),
         train_samples: run.train.len(),

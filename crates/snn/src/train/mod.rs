@@ -52,6 +52,9 @@ pub enum TrainError {
     /// The data does not fit the network or the settings.
     #[error("unusable data: {0}")]
     Data(String),
+    /// The training settings are out of range.
+    #[error("invalid training settings: {0}")]
+    Settings(String),
     /// The network refused its input.
     #[error(transparent)]
     Model(#[from] ModelError),
@@ -71,6 +74,18 @@ pub enum TrainError {
         loss: f64,
         /// The untrained network's test loss.
         initial: f64,
+    },
+    /// An epoch left weights or the test loss NaN or infinite, while every batch's loss was
+    /// finite (the damage came from the last steps).
+    #[error(
+        "training diverged at epoch {epoch}: the network's weights or its test loss \
+         ({test_loss}) are no longer finite; lower the learning rate"
+    )]
+    NonFinite {
+        /// 1-based epoch.
+        epoch: usize,
+        /// The test loss after it.
+        test_loss: f64,
     },
     /// The run folder already holds a run and `resume` was not asked for.
     #[error(

@@ -47,6 +47,33 @@ impl OptimizerSpec {
         }
     }
 
+    /// Checks the settings: a finite learning rate above 0, a finite weight decay of at least
+    /// 0, a momentum in `[0, 1)`.
+    pub fn validate(&self) -> Result<(), String> {
+        let (lr, momentum, weight_decay) = match *self {
+            OptimizerSpec::Sgd {
+                lr,
+                momentum,
+                weight_decay,
+            } => (lr, momentum, weight_decay),
+            OptimizerSpec::Adam { lr, weight_decay } => (lr, 0.0, weight_decay),
+        };
+        if !(lr.is_finite() && lr > 0.0) {
+            return Err(format!(
+                "the learning rate must be finite and above 0, not {lr}"
+            ));
+        }
+        if !(0.0..1.0).contains(&momentum) {
+            return Err(format!("the momentum must be in [0, 1), not {momentum}"));
+        }
+        if !(weight_decay.is_finite() && weight_decay >= 0.0) {
+            return Err(format!(
+                "the weight decay must be finite and at least 0, not {weight_decay}"
+            ));
+        }
+        Ok(())
+    }
+
     /// A fresh optimiser (no state yet).
     pub fn build(&self) -> ModuleOptimizer {
         let decay = |penalty: f64| (penalty != 0.0).then(|| WeightDecayConfig::new(penalty as f32));
@@ -67,6 +94,38 @@ impl OptimizerSpec {
                 .with_epsilon(1e-8)
                 .with_weight_decay(decay(weight_decay))
                 .init(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_finite_and_out_of_range_settings_are_refused() {
+        let sgd = |lr, momentum, weight_decay| OptimizerSpec::Sgd {
+            lr,
+            momentum,
+            weight_decay,
+        };
+        assert!(sgd(0.05, 0.9, 1e-4).validate().is_ok());
+        for bad in [
+            sgd(f64::NAN, 0.0, 0.0),
+            sgd(f64::INFINITY, 0.0, 0.0),
+            sgd(-1.0, 0.0, 0.0),
+            sgd(0.0, 0.0, 0.0),
+            sgd(0.05, f64::NAN, 0.0),
+            sgd(0.05, 1.0, 0.0),
+            sgd(0.05, -0.1, 0.0),
+            sgd(0.05, 0.0, f64::INFINITY),
+            sgd(0.05, 0.0, -1e-4),
+            OptimizerSpec::Adam {
+                lr: f64::NAN,
+                weight_decay: 0.0,
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?} accepted");
         }
     }
 }

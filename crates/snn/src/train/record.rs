@@ -56,6 +56,9 @@ impl ModelInfo {
     }
 }
 
+/// The run record's file in a run folder.
+pub const RUN_RECORD: &str = "run.json";
+
 /// Where a run's data comes from: what the caller knows of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatasetSource {
@@ -65,6 +68,11 @@ pub struct DatasetSource {
     pub location: String,
     /// The split manifest's SHA-256.
     pub split_hash: String,
+    /// The checksum of the frames' cache manifest (which holds the checksums of its
+    /// frames): the exact frames trained on, so that a resumed run or an evaluation on
+    /// rebuilt frames is caught (empty when the frames are not from a cache).
+    #[serde(default)]
+    pub frames_checksum: String,
     /// Class names, in label order.
     pub classes: Vec<String>,
 }
@@ -189,7 +197,7 @@ impl RunRecord {
     /// Writes `run.json` and `epochs.csv` into `dir`, each atomically.
     pub fn write(&self, dir: &Path) -> Result<(), TrainError> {
         let json = serde_json::to_vec_pretty(self).expect("the record serialises");
-        events::formats::write_atomically(&dir.join("run.json"), &json)?;
+        events::formats::write_atomically(&dir.join(RUN_RECORD), &json)?;
         events::formats::write_atomically(&dir.join("epochs.csv"), self.csv().as_bytes())?;
         Ok(())
     }
