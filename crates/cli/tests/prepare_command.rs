@@ -201,6 +201,48 @@ fn a_killed_prepare_never_mixes_two_dataset_folders() {
 }
 
 #[test]
+fn frame_settings_beyond_the_sensor_are_refused_before_any_file_is_written() {
+    let scratch =
+        std::env::temp_dir().join(format!("spikeforge-prepare-size-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let root = scratch.join("nmnist");
+    small_nmnist(&root);
+    let cache = scratch.join("cache");
+    for (option, value, expected) in [
+        (
+            "--size",
+            "100000",
+            "a frame size of at most the sensor's 34×34, not 100000×100000",
+        ),
+        (
+            "--frames",
+            "100000",
+            "1 to 1024 frames per recording, not 100000",
+        ),
+    ] {
+        let other = if option == "--size" {
+            ["--frames", "4"]
+        } else {
+            ["--size", "34"]
+        };
+        let output = spikeforge()
+            .args(["prepare", "--dataset", "nmnist", option, value])
+            .args(other)
+            .arg("--root")
+            .arg(&root)
+            .arg("--cache")
+            .arg(&cache)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(!cache.join("nmnist").exists(), "{option} {value}");
+    }
+    std::fs::remove_dir_all(scratch).unwrap();
+}
+
+#[test]
 fn bad_settings_and_missing_folders_are_clear_errors() {
     let output = spikeforge()
         .args([

@@ -53,8 +53,8 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// Runs `command` on the synthetic folder (small network, 4 frames, lr 0.02 unless `extra`
-/// names one).
+/// Runs `command` on the synthetic folder (4 frames; for training commands a small network,
+/// lr 0.02 unless `extra` names one).
 fn invoke(scratch: &Path, command: &str, extra: &[&str]) -> Output {
     on_synthetic_folder(scratch, command, extra)
         .output()
@@ -73,12 +73,18 @@ fn on_synthetic_folder(scratch: &Path, command: &str, extra: &[&str]) -> Command
         "--frames",
         "4",
     ])
-    .args(["--batch", "8", "--channels", "4"])
-    .args(if extra.iter().any(|arg| arg.starts_with("--lr")) {
+    .args(if command == "prepare" {
         &[][..]
     } else {
-        &["--lr", "0.02"][..]
+        &["--batch", "8", "--channels", "4"][..]
     })
+    .args(
+        if command == "prepare" || extra.iter().any(|arg| arg.starts_with("--lr")) {
+            &[][..]
+        } else {
+            &["--lr", "0.02"][..]
+        },
+    )
     .arg("--root")
     .arg(scratch.join("nmnist"))
     .arg("--cache")
@@ -209,6 +215,32 @@ fn one_epoch_lowers_the_loss_and_records_everything_then_resumes() {
     assert!(!again.status.success());
     let stderr = String::from_utf8(again.stderr).unwrap();
     assert!(stderr.contains("already holds a training run"), "{stderr}");
+
+    // A recording changed: the cache is rebuilt, and neither `eval` nor `--resume` takes the
+    // new frames for the run's.
+    let recording = scratch.join("nmnist/Test/0/0.bin");
+    let mut events = nmnist::read(&recording).unwrap();
+    events.x.reverse();
+    nmnist::write(&recording, &events).unwrap();
+    let rebuilt = run(&scratch, "prepare", &[]);
+    let stdout = String::from_utf8(rebuilt.stdout).unwrap();
+    assert!(stdout.contains("rebuilt the cache"), "{stdout}");
+    let eval = spikeforge().args(["eval", out_arg]).output().unwrap();
+    let stderr = String::from_utf8(eval.stderr).unwrap();
+    assert!(
+        !eval.status.success() && stderr.contains("are not the ones the run trained on"),
+        "{stderr}"
+    );
+    let resumed = invoke(
+        &scratch,
+        "train",
+        &["--epochs", "3", "--resume", "--out", out_arg],
+    );
+    let stderr = String::from_utf8(resumed.stderr).unwrap();
+    assert!(
+        !resumed.status.success() && stderr.contains("different data"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(scratch).unwrap();
 }
 

@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod formats;
 pub mod frames;
+pub mod fuzz;
 pub mod images;
 pub mod pipeline;
 pub mod resize;

@@ -107,9 +107,13 @@ impl SplitManifest {
     /// Reads a manifest written by [`SplitManifest::write`], checking its hash.
     pub fn read(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| EventsError::io(path, e))?;
-        let manifest: Self = serde_json::from_str(&text).map_err(|e| {
-            EventsError::malformed(path, 0, format!("a split manifest (JSON): {e}"))
-        })?;
+        Self::from_json(&text, path)
+    }
+
+    /// Parses a manifest's JSON `text`, read from `path`, checking its hash.
+    pub fn from_json(text: &str, path: &Path) -> Result<Self> {
+        let manifest: Self = serde_json::from_str(text)
+            .map_err(|e| EventsError::json(path, text, "a split manifest", &e))?;
         let hash = content_hash(&manifest.classes, &manifest.train, &manifest.test);
         if hash != manifest.hash {
             return Err(EventsError::malformed(

@@ -257,3 +257,73 @@ fn an_exploding_loss_stops_the_run() {
     assert!(error.to_string().contains("diverged"), "{error}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// One batch per epoch: every batch's loss is measured before its step, so only the checks
+/// after the epoch (test loss, weights) can see what the last step did.
+#[test]
+fn a_broken_network_never_ends_complete_even_with_one_batch_per_epoch() {
+    let (train, test) = (blobs(8, 5), blobs(8, 6));
+    for kind in [NetKind::Snn, NetKind::Cnn] {
+        let dir = scratch("one-batch");
+        let wild = TrainConfig {
+            batch_size: 8,
+            optimizer: OptimizerSpec::Sgd {
+                lr: 1e36,
+                momentum: 0.0,
+                weight_decay: 0.0,
+            },
+            ..config(1)
+        };
+        let error = fit(&run(kind, wild, &train, &test, &dir), false, &mut |_| {}).unwrap_err();
+        assert!(
+            matches!(error, TrainError::NonFinite { epoch: 1, .. }),
+            "{kind:?}: {error:?}"
+        );
+        let record: RunRecord =
+            serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+        assert_eq!(record.status, "running", "{kind:?}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+#[test]
+fn non_finite_inputs_are_a_data_error_not_a_divergence() {
+    let (mut train, test) = (blobs(16, 5), blobs(8, 6));
+    let sample = train.shape.iter().product::<usize>();
+    train.frames[5 * sample + 17] = f32::NAN;
+    let dir = scratch("nan-input");
+    let error = fit(
+        &run(NetKind::Cnn, config(1), &train, &test, &dir),
+        false,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&error, TrainError::Data(why) if why.contains("training sample 5 holds NaN")),
+        "{error:?}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn out_of_range_settings_are_refused_before_training() {
+    let (train, test) = (blobs(8, 5), blobs(8, 6));
+    let dir = scratch("settings");
+    let nan = TrainConfig {
+        optimizer: OptimizerSpec::Sgd {
+            lr: f64::NAN,
+            momentum: 0.0,
+            weight_decay: 0.0,
+        },
+        ..config(1)
+    };
+    let error = fit(
+        &run(NetKind::Cnn, nan, &train, &test, &dir),
+        false,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(error, TrainError::Settings(_)), "{error:?}");
+    assert!(!dir.join("run.json").exists());
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -50,28 +50,15 @@ fn wgpu() -> Result<(Device, String)> {
 
 /// Opens a GPU device and names it for run records by what the device calls itself
 /// (`NVIDIA H100 PCIe`, `llvmpipe (LLVM 15.0.6, 256 bits)`). Opening fails with an error, not a
-/// panic, where the machine has no such device: the backend's panic is caught and its
-/// message becomes the error's (the panic hook is silenced meanwhile, so nothing else is
-/// printed).
+/// panic, where the machine has no such device.
 #[cfg(any(feature = "cuda", feature = "wgpu"))]
 fn named(choice: &str, device: Device) -> Result<(Device, String)> {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let opened = std::panic::catch_unwind(|| device.identity());
-    std::panic::set_hook(hook);
-    match opened {
+    match snn::panics::quietly(|| device.identity()) {
         Ok(identity) => {
             let name = identity.map_or_else(|| format!("{device:?}"), |id| id.name);
             Ok((device, format!("{choice} ({name})")))
         }
-        Err(payload) => {
-            let why = payload
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| payload.downcast_ref::<&str>().copied())
-                .unwrap_or("no reason given");
-            bail!("could not open the {choice} device: {why}; is a driver installed?")
-        }
+        Err(why) => bail!("could not open the {choice} device: {why}; is a driver installed?"),
     }
 }
 

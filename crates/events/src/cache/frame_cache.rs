@@ -177,18 +177,18 @@ fn read_manifest(path: &Path) -> Result<CacheManifest> {
         }
         let mut used = vec![false; slots.len()];
         for (index, slot) in slots.iter().enumerate() {
-            if let Some(slot) = *slot {
-                if slot >= slots.len() || std::mem::replace(&mut used[slot], true) {
-                    return Err(EventsError::malformed(
-                        path,
-                        0,
-                        format!(
-                            "{} slot {index}: a distinct slot below {}; found {slot}",
-                            part.name(),
-                            slots.len()
-                        ),
-                    ));
-                }
+            if let Some(slot) = *slot
+                && (slot >= slots.len() || std::mem::replace(&mut used[slot], true))
+            {
+                return Err(EventsError::malformed(
+                    path,
+                    0,
+                    format!(
+                        "{} slot {index}: a distinct slot below {}; found {slot}",
+                        part.name(),
+                        slots.len()
+                    ),
+                ));
             }
         }
     }

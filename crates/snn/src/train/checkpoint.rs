@@ -69,6 +69,11 @@ impl Checkpoint {
             path: path.to_path_buf(),
             error,
         })?;
+        Self::parse(&bytes, path)
+    }
+
+    /// Parses the bytes of a checkpoint file read from `path`, and where its sections start.
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<(Self, SectionOffsets), TrainError> {
         let malformed = |offset: usize, expected: &str| TrainError::Checkpoint {
             path: PathBuf::from(path),
             offset: offset as u64,

@@ -175,10 +175,17 @@ pub fn fit(
             run.config.batch_size,
             run.config.loss,
         )?;
-        if !test.loss.is_finite() || !parameters_finite(&model) {
+        let limit = EXPLOSION_FACTOR * record.initial_test.loss.max(1.0);
+        let healthy = test.loss.is_finite() && test.loss <= limit && parameters_finite(&model);
+        if !healthy {
+            let all: Vec<usize> = (0..run.train.len()).collect();
+            if let Some(sample) = non_finite_sample(run.train, &all) {
+                return Err(non_finite_input(sample));
+            }
             return Err(TrainError::NonFinite {
                 epoch,
                 test_loss: test.loss,
+                initial: record.initial_test.loss,
             });
         }
         if test.accuracy > record.best_test_accuracy || record.best_epoch == 0 {
@@ -242,12 +249,10 @@ fn train_epoch(
             &run.config,
             batch(run.train, indices, device),
         )?;
-        if !step.loss.is_finite() {
-            if let Some(sample) = non_finite_sample(run.train, indices) {
-                return Err(TrainError::Data(format!(
-                    "training sample {sample} holds NaN or infinite frame values"
-                )));
-            }
+        if !step.loss.is_finite()
+            && let Some(sample) = non_finite_sample(run.train, indices)
+        {
+            return Err(non_finite_input(sample));
         }
         if !step.loss.is_finite() || step.loss > limit {
             return Err(TrainError::Diverged {
@@ -264,6 +269,12 @@ fn train_epoch(
     }
     let samples = order.len() as f64;
     Ok((model, loss_sum / samples, correct as f64 / samples, batches))
+}
+
+fn non_finite_input(sample: usize) -> TrainError {
+    TrainError::Data(format!(
+        "training sample {sample} holds NaN or infinite frame values"
+    ))
 }
 
 /// The first of `indices` whose frames in `source` are not all finite.
@@ -417,11 +428,14 @@ fn load_model(
         offset: offsets.model,
         expected: format!("the parameters of this network ({e})"),
     };
-    let record =
-        ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| error(e.to_string()))?;
-    model
-        .try_load_record(record)
-        .map_err(|e| error(e.to_string()))
+    // burn panics on some malformed records (a tensor of another dtype): an error here too.
+    crate::panics::quietly(std::panic::AssertUnwindSafe(|| {
+        let record =
+            ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| e.to_string())?;
+        model.try_load_record(record).map_err(|e| e.to_string())
+    }))
+    .and_then(|loaded| loaded)
+    .map_err(error)
 }
 
 /// The data's record, after checking that the sets are usable by the network.

@@ -75,17 +75,21 @@ pub enum TrainError {
         /// The untrained network's test loss.
         initial: f64,
     },
-    /// An epoch left weights or the test loss NaN or infinite, while every batch's loss was
-    /// finite (the damage came from the last steps).
+    /// An epoch left the weights NaN or infinite, or the test loss NaN, infinite or exploded,
+    /// while every batch's loss (measured before its step) was fine: the damage came from the
+    /// epoch's last steps.
     #[error(
-        "training diverged at epoch {epoch}: the network's weights or its test loss \
-         ({test_loss}) are no longer finite; lower the learning rate"
+        "training diverged at epoch {epoch}: after its last step the test loss is {test_loss:e} \
+         (before training: {initial:.4}) or the weights are no longer finite; lower the \
+         learning rate"
     )]
     NonFinite {
         /// 1-based epoch.
         epoch: usize,
         /// The test loss after it.
         test_loss: f64,
+        /// The untrained network's test loss.
+        initial: f64,
     },
     /// The run folder already holds a run and `resume` was not asked for.
     #[error(
