@@ -187,14 +187,28 @@ fn a_killed_prepare_never_mixes_two_dataset_folders() {
     {
         std::thread::sleep(Duration::from_millis(1));
     }
+    let interrupted = child.try_wait().unwrap().is_none();
     child.kill().unwrap();
     child.wait().unwrap();
+    eprintln!(
+        "prepare {} after {:?}",
+        if interrupted {
+            "killed"
+        } else {
+            "had finished"
+        },
+        started.elapsed()
+    );
 
     let dir_b = reported_dir(&prepare_command(&b, &cache).output().unwrap());
     assert_cache_holds(&dir_b, &b);
     let resumed = prepare_command(&a, &cache).output().unwrap();
     let dir_a = reported_dir(&resumed);
     assert_ne!(dir_a, dir_b);
+    if interrupted {
+        let stdout = String::from_utf8_lossy(&resumed.stdout);
+        assert!(stdout.contains("resumed an interrupted build"), "{stdout}");
+    }
     assert_cache_holds(&dir_a, &a);
     assert_cache_holds(&dir_b, &b);
     std::fs::remove_dir_all(scratch).unwrap();
