@@ -231,7 +231,7 @@ fn frame_settings_beyond_the_sensor_are_refused_before_any_file_is_written() {
         (
             "--frames",
             "100000",
-            "1 to 1024 frames per recording, not 100000",
+            "--frames must be 1 to 1024, not 100000",
         ),
     ] {
         let other = if option == "--size" {

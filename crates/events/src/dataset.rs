@@ -343,7 +343,9 @@ pub fn dvs128_gesture(root: &Path) -> Result<(DatasetIndex, DatasetIndex)> {
 
 /// Whether any class folder of `root` holds a file with `extension`.
 fn holds_files(root: &Path, extension: &str) -> Result<bool> {
-    for class in sorted_entries(root, |path| path.is_dir())? {
+    let mut classes = sorted_entries(root, |path| path.is_dir())?;
+    classes.retain(|name| !name.starts_with('.'));
+    for class in classes {
         let folder = root.join(class);
         if !sorted_entries(&folder, |path| {
             path.extension().is_some_and(|e| e == extension)

@@ -39,15 +39,16 @@ pub struct Outcome {
 }
 
 /// Runs `inputs` mutated inputs through `target`, from the stream `seed`.
+///
+/// # Panics
+/// If `target` has no seed input.
 pub fn run(target: &Target, inputs: u64, seed: u64) -> Outcome {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut outcome = Outcome::default();
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
     for _ in 0..inputs {
         let seed_input = &target.seeds[rng.random_range(0..target.seeds.len())];
         let input = mutate(seed_input, &mut rng);
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| (target.check)(&input)));
+        let result = crate::panics::quietly(AssertUnwindSafe(|| (target.check)(&input)));
         outcome.inputs += 1;
         let failure = match result {
             Ok(Ok(accepted)) => {
@@ -55,14 +56,7 @@ pub fn run(target: &Target, inputs: u64, seed: u64) -> Outcome {
                 None
             }
             Ok(Err(why)) => Some(why),
-            Err(payload) => Some(format!(
-                "panic: {}",
-                payload
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default()
-            )),
+            Err(panic) => Some(format!("panic: {panic}")),
         };
         if let Some(why) = failure {
             outcome.failed += 1;
@@ -76,7 +70,6 @@ pub fn run(target: &Target, inputs: u64, seed: u64) -> Outcome {
             }
         }
     }
-    std::panic::set_hook(hook);
     outcome
 }
 

@@ -119,8 +119,8 @@ pub fn read_cifar10_batch(path: &Path) -> Result<Vec<LabelledImage>> {
 }
 
 /// A folder of PNG or JPEG images per class (`<root>/<class>/*.png|jpg|jpeg`, classes sorted
-/// by name). Returns the class names and the images in class order (within a class: PNG
-/// files, then JPEG, each sorted by name).
+/// by name). Returns the class names and the images in class order (within a class: `.png`
+/// files, then `.jpg`, then `.jpeg`, each sorted by name).
 pub fn read_image_folders(root: &Path) -> Result<(Vec<String>, Vec<LabelledImage>)> {
     let index = scan_class_folders(
         root,

@@ -16,6 +16,7 @@ pub mod formats;
 pub mod frames;
 pub mod fuzz;
 pub mod images;
+pub mod panics;
 pub mod pipeline;
 pub mod resize;
 pub mod saccades;

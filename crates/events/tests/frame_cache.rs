@@ -209,6 +209,15 @@ fn a_failed_run_resumes_and_bad_recordings_can_be_skipped() {
         "the bad test recording is left out"
     );
     drop(cache);
+    // Without --skip-bad, that cache is not silently used short of a recording.
+    let error = prepare(&request, &dir, &|| {})
+        .err()
+        .expect("a strict request")
+        .to_string();
+    assert!(
+        error.contains("built with --skip-bad and leaves out 1 recordings"),
+        "{error}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 
     // Repaired, the same request completes from scratch.

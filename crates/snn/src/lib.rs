@@ -14,7 +14,6 @@
 //! - [`model`]: the seed SNN and CNN, and a deeper SNN (`[Conv → BN → IF → MaxPool] × k`).
 //! - [`train`]: losses, optimisers, batches, the training loop, checkpoints and run records.
 //! - [`ops`]: synaptic-operation counts and energy estimates.
-//! - [`panics`]: panics of code the crate calls (drivers, record decoders) as errors.
 //!
 //! Everything is exact to SpikingJelly 2.0.0 where it defines the behaviour: spikes bit for
 //! bit, gradients to 1e-5 relative.
@@ -29,7 +28,6 @@ pub mod model;
 pub mod neuron;
 pub mod norm;
 pub mod ops;
-pub mod panics;
 pub mod pool;
 pub mod sparse;
 pub mod spiking_conv;

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::{Args, ValueEnum};
-use events::cache::{CacheOrigin, FrameCache, FrameSettings, PrepareRequest, cache_dir, prepare};
+use events::cache::{
+    CacheOrigin, FrameCache, FrameSettings, MAX_FRAMES, PrepareRequest, cache_dir, prepare,
+};
 use events::dataset::{
     DatasetIndex, RecordingFormat, cifar10_dvs, dvs128_gesture, nmnist_class_folders,
     nmnist_id_lists,
@@ -44,8 +46,8 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
-    /// Checks the numeric options (the frame settings are checked against the dataset's
-    /// sensor when the cache is prepared).
+    /// Checks the numeric options (the frame size is checked against the dataset's sensor
+    /// when the cache is prepared).
     pub fn validate(&self) -> Result<()> {
         ensure!(
             self.train_ratio > 0.0 && self.train_ratio <= 1.0,
@@ -150,8 +152,8 @@ pub struct FrameArgs {
 impl FrameArgs {
     /// The frame settings these options name.
     pub fn settings(&self) -> Result<FrameSettings> {
-        if self.frames == 0 {
-            bail!("--frames must be at least 1");
+        if !(1..=MAX_FRAMES).contains(&self.frames) {
+            bail!("--frames must be 1 to {MAX_FRAMES}, not {}", self.frames);
         }
         Ok(FrameSettings {
             frames: self.frames,

@@ -53,7 +53,7 @@ fn wgpu() -> Result<(Device, String)> {
 /// panic, where the machine has no such device.
 #[cfg(any(feature = "cuda", feature = "wgpu"))]
 fn named(choice: &str, device: Device) -> Result<(Device, String)> {
-    match snn::panics::quietly(|| device.identity()) {
+    match events::panics::quietly(|| device.identity()) {
         Ok(identity) => {
             let name = identity.map_or_else(|| format!("{device:?}"), |id| id.name);
             Ok((device, format!("{choice} ({name})")))

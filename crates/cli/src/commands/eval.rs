@@ -177,12 +177,11 @@ fn test_batches(record: &RunRecord, batch_size: usize, device: &Device) -> Resul
         );
     }
     let recorded = &record.dataset.source.frames_checksum;
-    if !recorded.is_empty() && *recorded != cache.manifest.checksum {
+    if !recorded.is_empty() && *recorded != cache.manifest.frames_checksum() {
         bail!(
-            "{}: its frames (manifest checksum {}) are not the ones the run trained on ({recorded}); \
-             the cache was rebuilt since, from changed recordings",
-            location.display(),
-            cache.manifest.checksum
+            "{}: its frames are not the ones the run trained on (the cache was rebuilt since, \
+             from changed recordings, and its frames differ)",
+            location.display()
         );
     }
     let part = CachePart::new(&cache, Part::Test);

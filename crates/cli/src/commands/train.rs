@@ -286,7 +286,7 @@ pub fn train_one(
             name: prepared.name.to_string(),
             location: prepared.cache.dir.display().to_string(),
             split_hash: manifest.split.hash.clone(),
-            frames_checksum: manifest.checksum.clone(),
+            frames_checksum: manifest.frames_checksum(),
             classes: manifest.split.classes.clone(),
         },
         train,

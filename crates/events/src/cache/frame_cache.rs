@@ -9,6 +9,7 @@ use memmap2::Mmap;
 
 use crate::checksum::{checksum, first_non_finite};
 use crate::error::{EventsError, Result};
+use crate::pipeline::sensor_size;
 
 use super::lock::CacheLock;
 use super::{CACHE_FORMAT, CacheManifest, MANIFEST_FILE, Part};
@@ -34,10 +35,10 @@ impl FrameCache {
     /// Opens and verifies the finished cache in `dir`, whose lock is held.
     pub(super) fn open_locked(dir: &Path, lock: CacheLock) -> Result<Self> {
         let manifest = read_manifest(&dir.join(MANIFEST_FILE))?;
+        let sample_bytes = manifest.settings().sample_len() * 4;
         let map = |part: Part| -> Result<Mmap> {
             let path = dir.join(part.file_name());
             let slots = manifest.slots(part).len();
-            let sample_bytes = manifest.settings().sample_len() * 4;
             let file = File::open(&path).map_err(|e| EventsError::io(&path, e))?;
             let len = file
                 .metadata()
@@ -51,8 +52,8 @@ impl FrameCache {
                 ));
             }
             // SAFETY: the cache files are only ever written under a `.partial` name and
-            // renamed into place when complete; nothing writes to them afterwards (a rebuild
-            // writes new files and renames them over these, leaving this mapping intact).
+            // renamed into place when complete, and this cache holds the folder's shared
+            // lock, so no process rebuilds it while it is mapped.
             let map = unsafe { Mmap::map(&file) }.map_err(|e| EventsError::io(&path, e))?;
             let found = checksum(&map);
             let recorded = manifest.part_checksum(part);
@@ -148,6 +149,13 @@ fn read_manifest(path: &Path) -> Result<CacheManifest> {
     }
     let manifest: CacheManifest = serde_json::from_str(&text)
         .map_err(|e| EventsError::json(path, &text, "a cache manifest", &e))?;
+    // Bounded settings keep every size computed from them far from overflowing.
+    manifest
+        .settings()
+        .validate(sensor_size(manifest.identity.format))
+        .map_err(|problem| {
+            EventsError::malformed(path, 0, format!("valid frame settings: {problem}"))
+        })?;
     let found = manifest.own_checksum();
     if found != manifest.checksum {
         return Err(EventsError::malformed(

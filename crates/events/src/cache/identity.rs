@@ -3,8 +3,8 @@
 //! difference builds the cache anew, it never mixes old frames with new ones.
 
 use std::collections::BTreeSet;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
 use crate::checksum::Checksum;
 use crate::dataset::RecordingFormat;
@@ -26,11 +26,18 @@ pub struct CacheIdentity {
     pub split_hash: String,
     /// The frame settings.
     pub settings: FrameSettings,
-    /// xxh3 over every recording file of the split: its path, size and modification time
-    /// (a missing file counts as such), so that a recording replaced, grown or touched makes
-    /// another identity.
+    /// xxh3 over every recording file of the split: its path, size, modification and
+    /// status-change times, inode and device (a missing file counts as such), so that a
+    /// recording replaced, grown, touched or copied over (even keeping its modification
+    /// time, as `cp -p` and `rsync -t` do) makes another identity.
     pub recordings: String,
+    /// [`FRAMES_VERSION`] of the code that made the frames.
+    pub frames_version: u32,
 }
+
+/// The version of the frame-making code (readers, integration, resizing): raised when a
+/// change there changes any frame, so that caches made before are rebuilt.
+pub const FRAMES_VERSION: u32 = 1;
 
 impl CacheIdentity {
     /// The identity of the cache `request` asks for: stats every recording file once.
@@ -50,14 +57,17 @@ impl CacheIdentity {
                 .update(&[0]);
             match std::fs::metadata(root.join(file)) {
                 Ok(metadata) => {
-                    let modified = metadata
-                        .modified()
-                        .ok()
-                        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                        .map_or(0, |d| d.as_nanos());
-                    fingerprint
-                        .update(&metadata.len().to_le_bytes())
-                        .update(&modified.to_le_bytes());
+                    for value in [
+                        metadata.len(),
+                        metadata.mtime() as u64,
+                        metadata.mtime_nsec() as u64,
+                        metadata.ctime() as u64,
+                        metadata.ctime_nsec() as u64,
+                        metadata.ino(),
+                        metadata.dev(),
+                    ] {
+                        fingerprint.update(&value.to_le_bytes());
+                    }
                 }
                 Err(_) => {
                     fingerprint.update(b"missing");
@@ -71,11 +81,14 @@ impl CacheIdentity {
             split_hash: request.split.hash.clone(),
             settings: request.settings,
             recordings: fingerprint.hex(),
+            frames_version: FRAMES_VERSION,
         })
     }
 
     /// What tells this identity's recordings apart from `other`'s, if anything.
     pub fn difference(&self, other: &Self) -> Option<String> {
+        // The dataset, root, format and split are also in the folder's name: differing here
+        // means a hash collision or a folder given by hand.
         let what = if self.dataset != other.dataset || self.format != other.format {
             "another dataset"
         } else if self.root != other.root {
@@ -84,8 +97,10 @@ impl CacheIdentity {
             "another split"
         } else if self.settings != other.settings {
             "other frame settings"
+        } else if self.frames_version != other.frames_version {
+            "frames of another spikeforge version"
         } else if self.recordings != other.recordings {
-            "recordings that changed since (size or modification time)"
+            "recordings that changed since (size, times or file)"
         } else {
             return None;
         };
@@ -101,7 +116,7 @@ impl CacheIdentity {
             "{} in {}, split {}, {}, recordings {}",
             self.dataset,
             self.root.display(),
-            &self.split_hash[..self.split_hash.len().min(12)],
+            self.split_hash.get(..12).unwrap_or(&self.split_hash),
             self.settings.key(),
             self.recordings
         )
@@ -127,6 +142,15 @@ pub(super) fn folder_name(request: &PrepareRequest) -> Result<String> {
     Ok(format!("{}-{}", request.settings.key(), &source[..12]))
 }
 
+/// The canonical form of a dataset root, which must be UTF-8 (manifests are JSON).
 fn canonical_root(root: &Path) -> Result<PathBuf> {
-    std::fs::canonicalize(root).map_err(|e| EventsError::io(root, e))
+    let canonical = std::fs::canonicalize(root).map_err(|e| EventsError::io(root, e))?;
+    if canonical.to_str().is_none() {
+        return Err(EventsError::malformed(
+            root,
+            0,
+            "a dataset folder whose path is UTF-8 (a cache manifest records it)",
+        ));
+    }
+    Ok(canonical)
 }

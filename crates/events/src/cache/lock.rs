@@ -22,12 +22,15 @@ impl CacheLock {
     /// Takes the shared (reading) lock of the cache folder `dir`, without waiting.
     pub(crate) fn shared(dir: &Path) -> Result<Self> {
         let path = dir.join(LOCK_FILE);
+        // Created where it is missing; opened read-only where the folder is not writable
+        // (`flock` needs no write access).
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(&path)
+            .or_else(|_| File::open(&path))
             .map_err(|e| EventsError::io(&path, e))?;
         let lock = Self { file, path };
         lock.outcome(lock.file.try_lock_shared())?;
@@ -35,7 +38,8 @@ impl CacheLock {
     }
 
     /// Turns this lock exclusive (for building), without waiting: an error if any other
-    /// process holds the folder.
+    /// process holds the folder. On that error the shared lock may be gone too (`flock`
+    /// converts by releasing first): the caller must drop this lock and stop.
     pub(crate) fn make_exclusive(&self) -> Result<()> {
         self.outcome(self.file.try_lock())
     }

@@ -26,7 +26,7 @@ mod lock;
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -158,7 +158,8 @@ pub struct CacheManifest {
     pub train_checksum: String,
     /// xxh3 of `test.f32`.
     pub test_checksum: String,
-    /// xxh3 of this manifest's JSON with this field empty.
+    /// xxh3 of this manifest serialised compactly by serde_json with this field empty (not
+    /// of the pretty-printed file: whitespace may change).
     pub checksum: String,
 }
 
@@ -189,6 +190,20 @@ impl CacheManifest {
             Part::Train => &self.train_checksum,
             Part::Test => &self.test_checksum,
         }
+    }
+
+    /// What identifies the frames themselves (both parts' checksums, the slots, the split):
+    /// equal for two builds of the same frames, whatever else changed (the recordings'
+    /// times, say). Run records keep it, so that a run never continues on other frames.
+    pub fn frames_checksum(&self) -> String {
+        let slots =
+            serde_json::to_vec(&(&self.train_slots, &self.test_slots)).expect("slots serialise");
+        crate::checksum::Checksum::new()
+            .update(self.train_checksum.as_bytes())
+            .update(self.test_checksum.as_bytes())
+            .update(&slots)
+            .update(self.split.hash.as_bytes())
+            .hex()
     }
 
     /// The checksum of everything but the `checksum` field.
@@ -290,7 +305,7 @@ pub fn prepare(
     let lock = if manifest_path.exists() {
         let cache = FrameCache::open_locked(dir, lock)?;
         match cache.manifest.identity.difference(&identity) {
-            None => return Ok((cache, CacheOrigin::Reused)),
+            None => return reuse(cache, request),
             Some(reason) => replaced = Some(reason),
         }
         cache.into_lock()
@@ -315,10 +330,12 @@ pub fn prepare(
                 remove_if_present(&dir.join(file))?;
             }
         }
+    }
+    check_free_space(request, dir)?;
+    if !resuming {
         let text = serde_json::to_vec_pretty(&identity).expect("an identity serialises");
         crate::formats::write_atomically(&building_path, &text)?;
     }
-    check_free_space(request, dir)?;
 
     let mut skipped = Vec::new();
     let mut done = 0;
@@ -364,6 +381,31 @@ pub fn prepare(
     Ok((FrameCache::open_locked(dir, lock)?, origin))
 }
 
+/// A finished cache of the asked identity: refused if it leaves recordings out that the
+/// request does not allow to skip; what a build killed after its manifest left is cleared.
+fn reuse(cache: FrameCache, request: &PrepareRequest) -> Result<(FrameCache, CacheOrigin)> {
+    if let Some(first) = cache.manifest.skipped.first().filter(|_| !request.skip_bad) {
+        return Err(EventsError::integration(
+            &cache.dir,
+            format!(
+                "this cache was built with --skip-bad and leaves out {} recordings (the first: \
+                 {}: {}); use it with --skip-bad, or repair them and remove the folder",
+                cache.manifest.skipped.len(),
+                first.file.display(),
+                first.error
+            ),
+        ));
+    }
+    for file in [
+        BUILDING_FILE.to_string(),
+        done_file(Part::Train),
+        done_file(Part::Test),
+    ] {
+        remove_if_present(&cache.dir.join(file))?;
+    }
+    Ok((cache, CacheOrigin::Reused))
+}
+
 fn done_file(part: Part) -> String {
     format!("{}.done", part.name())
 }
@@ -382,7 +424,9 @@ fn check_free_space(request: &PrepareRequest, dir: &Path) -> Result<()> {
     let mut needed = sample_bytes.saturating_mul(recordings);
     for part in [Part::Train, Part::Test] {
         let partial = dir.join(format!("{}.partial", part.file_name()));
-        needed = needed.saturating_sub(std::fs::metadata(partial).map_or(0, |m| m.len()));
+        // The blocks written, not the length: a partial part is sparse at its full length.
+        let written = std::fs::metadata(partial).map_or(0, |m| m.blocks() * 512);
+        needed = needed.saturating_sub(written);
     }
     let free = fs4::available_space(dir).map_err(|e| EventsError::io(dir, e))?;
     if needed > free {
@@ -429,13 +473,22 @@ fn fill_part(
     let sample_bytes = (request.settings.sample_len() * 4) as u64;
 
     // Slots already finished by an interrupted run of the same identity (the journal holds
-    // u32 slot numbers; a torn last entry is ignored).
+    // u32 slot numbers).
     let done: Vec<bool> = {
         let mut done = vec![false; recordings.len()];
         if partial_path.exists() && journal_path.exists() {
             let journal =
                 std::fs::read(&journal_path).map_err(|e| EventsError::io(&journal_path, e))?;
-            for entry in journal.chunks_exact(4) {
+            // A torn last entry is cut off, so that the entries appended next stay aligned.
+            let whole = journal.len() - journal.len() % 4;
+            if whole != journal.len() {
+                OpenOptions::new()
+                    .write(true)
+                    .open(&journal_path)
+                    .and_then(|file| file.set_len(whole as u64))
+                    .map_err(|e| EventsError::io(&journal_path, e))?;
+            }
+            for entry in journal[..whole].chunks_exact(4) {
                 let slot = u32::from_le_bytes([entry[0], entry[1], entry[2], entry[3]]) as usize;
                 if let Some(flag) = done.get_mut(slot) {
                     *flag = true;
@@ -463,7 +516,8 @@ fn fill_part(
             .map_err(|e| EventsError::io(&journal_path, e))?,
     );
 
-    let outcomes: Vec<Result<Option<SkippedRecording>>> = recordings
+    // Collected as one `Result`: the first error (without `--skip-bad`) stops the others.
+    let outcomes: Vec<Option<SkippedRecording>> = recordings
         .par_iter()
         .enumerate()
         .map(|(slot, recording)| {
@@ -509,11 +563,11 @@ fn fill_part(
                 Err(error) => Err(error),
             }
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let mut slots = Vec::with_capacity(recordings.len());
     let mut skipped = Vec::new();
     for (slot, outcome) in outcomes.into_iter().enumerate() {
-        match outcome? {
+        match outcome {
             Some(bad) => {
                 skipped.push(bad);
                 slots.push(None);

@@ -56,7 +56,7 @@ pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Reads the file `path` into `buffer` (cleared first) with one `read`. Only regular files
+/// Reads the file `path` into `buffer` (cleared first, sized once). Only regular files
 /// (symbolic links followed) of at most [`MAX_FILE_BYTES`] are read: a FIFO would block and
 /// a device such as `/dev/zero` would never end.
 pub fn read_into(path: &Path, buffer: &mut Vec<u8>) -> Result<()> {

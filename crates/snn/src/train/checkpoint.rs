@@ -135,8 +135,11 @@ impl Checkpoint {
         }
         let optimizer = sections.pop().expect("three sections");
         let model = sections.pop().expect("three sections");
-        let state = serde_json::from_slice(&sections[0])
-            .map_err(|e| malformed(STATE_OFFSET as usize, &format!("the state as JSON ({e})")))?;
+        let state = serde_json::from_slice(&sections[0]).map_err(|e| {
+            let text = String::from_utf8_lossy(&sections[0]);
+            let at = STATE_OFFSET + events::error::json_offset(&text, &e);
+            malformed(at as usize, &format!("the state as JSON ({e})"))
+        })?;
         let offsets = SectionOffsets {
             model: starts[1],
             optimizer: starts[2],

@@ -140,6 +140,12 @@ pub fn fit(
             })?;
         (model, optimizer)
     } else {
+        // A run stopped before its first epoch ended: it starts over, if it is this run.
+        let record_path = run.dir.join(RUN_RECORD);
+        if record_path.exists() {
+            let saved = RunRecord::read(&record_path)?;
+            check_same_run(&saved, &record, &run.dir)?;
+        }
         std::fs::create_dir_all(&run.dir).map_err(|error| TrainError::Io {
             path: run.dir.clone(),
             error,
@@ -429,7 +435,7 @@ fn load_model(
         expected: format!("the parameters of this network ({e})"),
     };
     // burn panics on some malformed records (a tensor of another dtype): an error here too.
-    crate::panics::quietly(std::panic::AssertUnwindSafe(|| {
+    events::panics::quietly(std::panic::AssertUnwindSafe(|| {
         let record =
             ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| e.to_string())?;
         model.try_load_record(record).map_err(|e| e.to_string())

@@ -68,9 +68,9 @@ pub struct DatasetSource {
     pub location: String,
     /// The split manifest's SHA-256.
     pub split_hash: String,
-    /// The checksum of the frames' cache manifest (which holds the checksums of its
-    /// frames): the exact frames trained on, so that a resumed run or an evaluation on
-    /// rebuilt frames is caught (empty when the frames are not from a cache).
+    /// The frames' checksum (`CacheManifest::frames_checksum`: both parts' checksums, slots
+    /// and split): the exact frames trained on, so that a resumed run or an evaluation on
+    /// other frames is caught (empty when the frames are not from a cache).
     #[serde(default)]
     pub frames_checksum: String,
     /// Class names, in label order.
@@ -192,6 +192,19 @@ impl RunRecord {
     /// Training samples per second over all epochs.
     pub fn samples_per_second(&self) -> f64 {
         median(self.epochs.iter().map(|e| e.samples_per_second))
+    }
+
+    /// Reads a `run.json`, naming the byte offset of anything malformed.
+    pub fn read(path: &Path) -> Result<Self, TrainError> {
+        let text = std::fs::read_to_string(path).map_err(|error| TrainError::Io {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        serde_json::from_str(&text).map_err(|e| TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            offset: events::error::json_offset(&text, &e),
+            expected: format!("a spikeforge run record ({e})"),
+        })
     }
 
     /// Writes `run.json` and `epochs.csv` into `dir`, each atomically.
