@@ -147,7 +147,8 @@ pub enum OptimizerChoice {
 }
 
 impl ExperimentArgs {
-    /// Checks every numeric option, before any data is read or any folder written.
+    /// Checks every numeric option of the network and the training, before any data is read
+    /// or any folder written (the data options: [`prepare_data`], first thing).
     pub fn validate(&self) -> Result<()> {
         self.config()
             .optimizer
@@ -163,7 +164,7 @@ impl ExperimentArgs {
         ] {
             ensure!(value >= 1, "{name} must be at least 1, not {value}");
         }
-        self.data.validate()
+        Ok(())
     }
 
     /// The SNN's neuron.

@@ -234,8 +234,19 @@ impl Part {
         }
     }
 
+    /// The finished part's file, `<part>.f32`.
     fn file_name(self) -> String {
         format!("{}.f32", self.name())
+    }
+
+    /// The part's file while it is being built, `<part>.f32.partial`.
+    fn partial_name(self) -> String {
+        format!("{}.f32.partial", self.name())
+    }
+
+    /// The journal of its finished slots while it is being built, `<part>.done`.
+    fn journal_name(self) -> String {
+        format!("{}.done", self.name())
     }
 }
 
@@ -326,7 +337,7 @@ pub fn prepare(
         .is_some_and(|building| building == identity);
     if !resuming {
         for part in [Part::Train, Part::Test] {
-            for file in [format!("{}.partial", part.file_name()), done_file(part)] {
+            for file in [part.partial_name(), part.journal_name()] {
                 remove_if_present(&dir.join(file))?;
             }
         }
@@ -348,7 +359,7 @@ pub fn prepare(
     }
     // Both parts complete: into place, then the manifest that makes them a cache.
     for part in [Part::Train, Part::Test] {
-        let partial = dir.join(format!("{}.partial", part.file_name()));
+        let partial = dir.join(part.partial_name());
         let done = dir.join(part.file_name());
         std::fs::rename(&partial, &done).map_err(|e| EventsError::io(&done, e))?;
     }
@@ -369,7 +380,7 @@ pub fn prepare(
     let text = serde_json::to_string_pretty(&manifest).expect("a manifest serialises");
     crate::formats::write_atomically(&manifest_path, text.as_bytes())?;
     for part in [Part::Train, Part::Test] {
-        remove_if_present(&dir.join(done_file(part)))?;
+        remove_if_present(&dir.join(part.journal_name()))?;
     }
     remove_if_present(&building_path)?;
     lock.make_shared()?;
@@ -398,16 +409,12 @@ fn reuse(cache: FrameCache, request: &PrepareRequest) -> Result<(FrameCache, Cac
     }
     for file in [
         BUILDING_FILE.to_string(),
-        done_file(Part::Train),
-        done_file(Part::Test),
+        Part::Train.journal_name(),
+        Part::Test.journal_name(),
     ] {
         remove_if_present(&cache.dir.join(file))?;
     }
     Ok((cache, CacheOrigin::Reused))
-}
-
-fn done_file(part: Part) -> String {
-    format!("{}.done", part.name())
 }
 
 fn remove_if_present(path: &Path) -> Result<()> {
@@ -423,7 +430,7 @@ fn check_free_space(request: &PrepareRequest, dir: &Path) -> Result<()> {
     let recordings = (request.split.train.len() + request.split.test.len()) as u64;
     let mut needed = sample_bytes.saturating_mul(recordings);
     for part in [Part::Train, Part::Test] {
-        let partial = dir.join(format!("{}.partial", part.file_name()));
+        let partial = dir.join(part.partial_name());
         // The blocks written, not the length: a partial part is sparse at its full length.
         let written = std::fs::metadata(partial).map_or(0, |m| m.blocks() * 512);
         needed = needed.saturating_sub(written);
@@ -468,8 +475,8 @@ fn fill_part(
         Part::Train => &request.split.train,
         Part::Test => &request.split.test,
     };
-    let partial_path = dir.join(format!("{}.partial", part.file_name()));
-    let journal_path = dir.join(done_file(part));
+    let partial_path = dir.join(part.partial_name());
+    let journal_path = dir.join(part.journal_name());
     let sample_bytes = (request.settings.sample_len() * 4) as u64;
 
     // Slots already finished by an interrupted run of the same identity (the journal holds
