@@ -30,10 +30,13 @@ struct Cli {
 enum Command {
     /// Convert a dataset folder into a frame cache (parallel, resumable, atomic).
     Prepare(commands::prepare::PrepareArgs),
-    /// Train the seed SNN or CNN (progress, run record, checkpoints, plots; resumable).
+    /// Train a network, a preset or a network file (progress, run record, checkpoints,
+    /// plots; resumable).
     Train(commands::train::TrainArgs),
-    /// The seed experiment: train the SNN and the CNN on the same data and compare them.
+    /// Train networks on the same data and compare them (default: the seed SNN and CNN).
     Compare(commands::compare::CompareArgs),
+    /// The model zoo: presets with parameter counts and input shapes (`--show NAME`: one's file).
+    Models(commands::models::ModelsArgs),
     /// Evaluate a trained run's checkpoint on its test set (`--sparse`: also event-driven).
     Eval(commands::eval::EvalArgs),
     /// The table and plots of finished runs (run folders or `compare` folders).
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::Prepare(args) => commands::prepare::run(&args),
         Command::Train(args) => commands::train::run(&args),
         Command::Compare(args) => commands::compare::run(&args),
+        Command::Models(args) => commands::models::run(&args),
         Command::Eval(args) => commands::eval::run(&args),
         Command::Report(args) => commands::report::run(&args),
         Command::Emulate(args) => commands::emulate::run(&args),

@@ -53,8 +53,8 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// Runs `command` on the synthetic folder (4 frames; for training commands a small network,
-/// lr 0.02 unless `extra` names one).
+/// Runs `command` on the synthetic folder (4 frames; for training commands width 4 and
+/// lr 0.02 unless `extra` names others).
 fn invoke(scratch: &Path, command: &str, extra: &[&str]) -> Output {
     on_synthetic_folder(scratch, command, extra)
         .output()
@@ -75,8 +75,10 @@ fn on_synthetic_folder(scratch: &Path, command: &str, extra: &[&str]) -> Command
     ])
     .args(if command == "prepare" {
         &[][..]
+    } else if extra.contains(&"--width") {
+        &["--batch", "8"][..]
     } else {
-        &["--batch", "8", "--channels", "4"][..]
+        &["--batch", "8", "--width", "4"][..]
     })
     .args(
         if command == "prepare" || extra.iter().any(|arg| arg.starts_with("--lr")) {
@@ -100,6 +102,9 @@ fn run(scratch: &Path, command: &str, extra: &[&str]) -> Output {
     output
 }
 
+/// The plots of a run or a comparison.
+const PLOTS: [&str; 4] = ["accuracy.png", "loss.png", "firing_rate.png", "energy.png"];
+
 fn json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -120,7 +125,7 @@ fn one_epoch_lowers_the_loss_and_records_everything_then_resumes() {
         &["--model", "snn", "--epochs", "1", "--out", out_arg],
     );
     let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(stdout.contains("SNN epoch 1/1"), "{stdout}");
+    assert!(stdout.contains("seed-snn epoch 1/1"), "{stdout}");
 
     let record = json(&out.join("run.json"));
     assert_eq!(record["status"], "complete");
@@ -155,7 +160,7 @@ fn one_epoch_lowers_the_loss_and_records_everything_then_resumes() {
     for file in ["last.ckpt", "best.ckpt"] {
         assert!(out.join(file).is_file(), "{file}");
     }
-    for plot in ["accuracy.png", "loss.png", "firing_rate.png"] {
+    for plot in PLOTS {
         assert_png(&out.join(plot));
     }
 
@@ -411,23 +416,29 @@ fn compare_trains_both_networks_on_the_same_data() {
     );
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(
-        stdout.contains("MAC/sample") && stdout.contains("CNN"),
+        stdout.contains("MAC/sample") && stdout.contains("seed-cnn"),
         "{stdout}"
     );
     let comparison = json(&out.join("compare.json"));
-    assert_eq!(comparison["snn"]["model"]["kind"], "snn");
-    assert_eq!(comparison["cnn"]["model"]["kind"], "cnn");
-    assert_eq!(comparison["snn"]["dataset"], comparison["cnn"]["dataset"]);
-    assert!(
-        comparison["ratios"]["snn_over_cnn_time_per_batch"]
-            .as_f64()
-            .unwrap()
-            > 0.0
+    let (snn, cnn) = (&comparison["runs"][0], &comparison["runs"][1]);
+    assert_eq!(snn["model"], "seed-snn");
+    assert_eq!(cnn["model"], "seed-cnn");
+    let (snn, cnn) = (&snn["record"], &cnn["record"]);
+    assert_eq!(snn["model"]["network"]["name"], "seed-snn");
+    assert_eq!(
+        cnn["model"]["network"]["layers"][0]["type"],
+        "mean_over_time"
     );
-    assert!(comparison["cnn_error"].is_null());
-    assert!(comparison["snn"]["ops"]["acs"].as_f64().unwrap() > 0.0);
-    assert_eq!(comparison["cnn"]["ops"]["layers"][2]["kind"], "mac");
-    for plot in ["accuracy.png", "loss.png", "firing_rate.png"] {
+    assert_eq!(snn["dataset"], cnn["dataset"]);
+    let ratios = &comparison["ratios"][0];
+    assert_eq!(ratios["model"], "seed-snn");
+    assert_eq!(ratios["reference"], "seed-cnn");
+    assert!(ratios["time_per_batch_ratio"].as_f64().unwrap() > 0.0);
+    assert!(comparison["runs"][1]["error"].is_null());
+    assert!(snn["ops"]["acs"].as_f64().unwrap() > 0.0);
+    assert_eq!(cnn["ops"]["layers"][2]["name"], "conv");
+    assert_eq!(cnn["ops"]["layers"][2]["kind"], "mac");
+    for plot in PLOTS {
         assert_png(&out.join(plot));
     }
 
@@ -438,18 +449,18 @@ fn compare_trains_both_networks_on_the_same_data() {
     let output = report(&[&out, Path::new("--out"), &plots]);
     assert!(output.status.success(), "{output:?}");
     let table = String::from_utf8(output.stdout).unwrap();
-    let best = |net: &str| 100.0 * comparison[net]["best_test_accuracy"].as_f64().unwrap();
-    for (label, net) in [("SNN", "snn"), ("CNN", "cnn")] {
+    for (label, record) in [("seed-snn ", snn), ("seed-cnn ", cnn)] {
+        let best = 100.0 * record["best_test_accuracy"].as_f64().unwrap();
         let row = table
             .lines()
             .find(|l| l.starts_with(label))
             .unwrap_or_else(|| panic!("{table}"));
-        assert!(row.contains(&format!("{:.2} %", best(net))), "{row}");
+        assert!(row.contains(&format!("{best:.2} %")), "{row}");
     }
-    for plot in ["accuracy.png", "loss.png", "firing_rate.png"] {
+    for plot in PLOTS {
         assert_png(&plots.join(plot));
     }
-    let refused = report(&[&out.join("snn"), &out.join("cnn")]);
+    let refused = report(&[&out.join("seed-snn"), &out.join("seed-cnn")]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(
         String::from_utf8(refused.stderr)
@@ -466,28 +477,26 @@ fn compare_trains_both_networks_on_the_same_data() {
             .output()
             .unwrap()
     };
-    let snn = eval("snn", &["--sparse"]);
-    assert!(snn.status.success(), "{snn:?}");
-    let record = json(&out.join("snn/eval.json"));
+    let evaluated = eval("seed-snn", &["--sparse"]);
+    assert!(evaluated.status.success(), "{evaluated:?}");
+    let record = json(&out.join("seed-snn/eval.json"));
     let samples = record["test_samples"].as_u64().unwrap();
-    assert_eq!(
-        samples,
-        comparison["snn"]["dataset"]["test_samples"]
-            .as_u64()
-            .unwrap()
-    );
-    let best = comparison["snn"]["best_test_accuracy"].as_f64().unwrap();
+    assert_eq!(samples, snn["dataset"]["test_samples"].as_u64().unwrap());
+    let best = snn["best_test_accuracy"].as_f64().unwrap();
     assert!((record["dense"]["accuracy"].as_f64().unwrap() - best).abs() < 1e-9);
     let sparse = &record["sparse"];
     assert!(sparse["predictions_agreeing"].as_u64().unwrap() + 1 >= samples);
     assert!(sparse["speedup"].as_f64().unwrap() > 0.0);
     assert!((0.0..=1.0).contains(&sparse["firing_rate"].as_f64().unwrap()));
     assert!(sparse["input_event_density"].as_f64().unwrap() > 0.0);
-    assert!(eval("cnn", &[]).status.success());
-    let refused = eval("cnn", &["--sparse"]);
+    assert!(eval("seed-cnn", &[]).status.success());
+    let refused = eval("seed-cnn", &["--sparse"]);
     assert!(!refused.status.success());
     let stderr = String::from_utf8(refused.stderr).unwrap();
-    assert!(stderr.contains("a CNN has no spiking layer"), "{stderr}");
+    assert!(
+        stderr.contains("its layers are of another kind"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(scratch).unwrap();
 }
 
@@ -512,13 +521,17 @@ fn compare_reports_a_diverging_network_and_keeps_the_other() {
         ],
     );
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains("CNN: training the CNN"), "{stderr}");
+    assert!(
+        stderr.contains("seed-cnn: training the seed-cnn"),
+        "{stderr}"
+    );
     let comparison = json(&out.join("compare.json"));
-    assert!(comparison["cnn"].is_null());
-    assert!(comparison["ratios"].is_null());
-    let error = comparison["cnn_error"].as_str().unwrap();
+    let cnn = &comparison["runs"][1];
+    assert!(cnn["record"].is_null());
+    assert_eq!(comparison["ratios"], serde_json::json!([]));
+    let error = cnn["error"].as_str().unwrap();
     assert!(error.contains("diverged at epoch 1"), "{error}");
-    assert_eq!(comparison["snn"]["status"], "complete");
+    assert_eq!(comparison["runs"][0]["record"]["status"], "complete");
     std::fs::remove_dir_all(scratch).unwrap();
 }
 
@@ -557,5 +570,160 @@ fn a_closed_pipe_ends_training_quietly() {
             "SIGPIPE ends it: {stderr}"
         );
     }
+    std::fs::remove_dir_all(scratch).unwrap();
+}
+
+/// A user's network file with two conv layers, LIF neurons and pooling trains, resumes and
+/// evaluates; its run record carries the network, so `eval` rebuilds it from the record
+/// alone (the file may be gone).
+#[test]
+fn a_network_file_trains_resumes_and_evaluates() {
+    let scratch = scratch("file");
+    let file = scratch.join("two-conv-lif.toml");
+    std::fs::write(
+        &file,
+        r#"
+name = "two-conv-lif"
+[params]
+width = 4
+[neuron]
+model = "lif"
+tau = 2.0
+surrogate = "atan"
+[[layers]]
+type = "conv2d"
+out_channels = "width"
+padding = 1
+[[layers]]
+type = "neuron"
+[[layers]]
+type = "max_pool2d"
+kernel = 2
+[[layers]]
+type = "conv2d"
+out_channels = "2 * width"
+padding = 1
+[[layers]]
+type = "batch_norm2d"
+[[layers]]
+type = "neuron"
+[[layers]]
+type = "max_pool2d"
+kernel = 2
+[[layers]]
+type = "flatten"
+[[layers]]
+type = "linear"
+out_features = "classes"
+"#,
+    )
+    .unwrap();
+    let out = scratch.join("run");
+    let out_arg = out.to_str().unwrap();
+    let model = file.to_str().unwrap();
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "--model", model, "--loss", "ce", "--lr", "0.1", "--out", out_arg,
+        ];
+        args.extend(extra);
+        run(&scratch, "train", &args)
+    };
+    let output = train(&["--epochs", "1", "--width", "6", "--tau", "3.0"]);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("two-conv-lif epoch 1/1"), "{stdout}");
+    train(&["--epochs", "2", "--width", "6", "--tau", "3.0", "--resume"]);
+    let record = json(&out.join("run.json"));
+    assert_eq!(record["epochs"].as_array().unwrap().len(), 2);
+    let network = &record["model"]["network"];
+    assert_eq!(network["layers"][0]["out_channels"], 6);
+    assert_eq!(network["layers"][3]["out_channels"], 12);
+    assert_eq!(network["layers"][1]["tau"], 3.0);
+    let layers: Vec<&str> = record["epochs"][1]["test"]["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(layers, ["layers.1", "layers.5"]);
+    let initial = record["initial_test"]["loss"].as_f64().unwrap();
+    let after = record["epochs"][1]["test"]["loss"].as_f64().unwrap();
+    assert!(
+        after < initial,
+        "test loss did not fall: {initial} → {after}"
+    );
+    // Another width is another network: resuming with it is refused.
+    let other = invoke(
+        &scratch,
+        "train",
+        &[
+            "--model", model, "--epochs", "3", "--resume", "--out", out_arg,
+        ],
+    );
+    let stderr = String::from_utf8(other.stderr).unwrap();
+    assert!(
+        !other.status.success() && stderr.contains("different network"),
+        "{stderr}"
+    );
+    std::fs::remove_file(&file).unwrap();
+    let eval = spikeforge()
+        .args(["eval", out_arg, "--repeats", "1"])
+        .output()
+        .unwrap();
+    assert!(eval.status.success(), "{eval:?}");
+    let evaluated = json(&out.join("eval.json"));
+    let best = record["best_test_accuracy"].as_f64().unwrap();
+    assert!((evaluated["dense"]["accuracy"].as_f64().unwrap() - best).abs() < 1e-9);
+    std::fs::remove_dir_all(scratch).unwrap();
+}
+
+/// Every preset trains from the command line (at a small width, one epoch).
+#[test]
+fn every_preset_trains_from_the_command_line() {
+    let scratch = scratch("presets");
+    let listing = spikeforge().arg("models").output().unwrap();
+    assert!(listing.status.success(), "{listing:?}");
+    let table = String::from_utf8(listing.stdout).unwrap();
+    for preset in [
+        "seed-snn",
+        "seed-cnn",
+        "nmnist-net",
+        "cifar10dvs-net",
+        "dvsgesture-net",
+        "vggsnn",
+        "sew-resnet",
+    ] {
+        assert!(table.lines().any(|l| l.starts_with(preset)), "{table}");
+        let out = scratch.join(preset);
+        run(
+            &scratch,
+            "train",
+            &[
+                "--model",
+                preset,
+                "--width",
+                "2",
+                "--epochs",
+                "1",
+                "--train-samples",
+                "16",
+                "--test-samples",
+                "8",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        let record = json(&out.join("run.json"));
+        assert_eq!(record["status"], "complete", "{preset}");
+        assert_eq!(record["model"]["network"]["name"], preset);
+    }
+    let shown = spikeforge()
+        .args(["models", "--show", "sew-resnet"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8(shown.stdout)
+            .unwrap()
+            .contains("type = \"sew_block\"")
+    );
     std::fs::remove_dir_all(scratch).unwrap();
 }

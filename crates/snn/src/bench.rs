@@ -5,7 +5,11 @@ use burn::tensor::{Device, Distribution, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::model::{NetKind, SeedNetConfig};
+use crate::models;
+use crate::network::NetworkConfig;
+use crate::nn::{
+    BatchNorm2dConfig, Conv2dConfig, LayerConfig, LinearConfig, NeuronSpec, PoolConfig,
+};
 use crate::train::data::Batch;
 use crate::{Implementation, NeuronConfig, NeuronError, SpikingNeuron};
 
@@ -65,12 +69,34 @@ pub fn seed_batch(device: &Device) -> Batch {
     }
 }
 
-/// The seed SNN (`IFNode()`, C = 32) and CNN (T-mean input) for 10 classes at 32×32.
-pub fn seed_nets() -> [(&'static str, SeedNetConfig); 2] {
-    [
-        ("SNN", SeedNetConfig::seed(NetKind::Snn, 10, (32, 32))),
-        ("CNN", SeedNetConfig::seed(NetKind::Cnn, 10, (32, 32))),
-    ]
+/// The seed SNN (`IFNode()`, C = 32) and CNN (T-mean input) for 10 classes.
+pub fn seed_nets() -> [(&'static str, NetworkConfig); 2] {
+    let preset = |name| {
+        models::preset(name)
+            .expect("a preset")
+            .resolve(10, &Default::default())
+            .expect("the preset resolves")
+    };
+    [("SNN", preset("seed-snn")), ("CNN", preset("seed-cnn"))]
+}
+
+/// The deep benchmark SNN: `[conv 3×3 (no bias) → BN → IF → max pool 2] × 3` with 64, 128
+/// and 128 channels, then flatten → linear to 10 classes.
+pub fn deep_snn() -> NetworkConfig {
+    let mut layers = Vec::new();
+    for channels in [64, 128, 128] {
+        layers.extend([
+            LayerConfig::Conv2d(Conv2dConfig::same3x3(channels).without_bias()),
+            LayerConfig::BatchNorm2d(BatchNorm2dConfig::default()),
+            LayerConfig::Neuron(NeuronSpec::default()),
+            LayerConfig::MaxPool2d(PoolConfig::new(2)),
+        ]);
+    }
+    layers.extend([
+        LayerConfig::Flatten,
+        LayerConfig::Linear(LinearConfig::new(10)),
+    ]);
+    NetworkConfig::sequential("deep-snn", "layers", layers)
 }
 
 /// Seed-shaped binary event frames (`SEED_BATCH_SHAPE`): each pixel of each frame holds one

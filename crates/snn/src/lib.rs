@@ -11,21 +11,30 @@
 //! - [`conv_head`]: the seed CNN (T-sum → conv → ReLU → Linear) as one fused op.
 //! - [`norm`]: training-mode batch normalisation as a fused op, for the deep SNN.
 //! - [`pool`]: 2×2 max pooling as a fused op (PyTorch's tie rule), for the deep SNN.
-//! - [`model`]: the seed SNN and CNN, and a deeper SNN (`[Conv → BN → IF → MaxPool] × k`).
+//! - [`nn`]: spiking building blocks (conv, batch norm, pooling, linear, dropout, neurons,
+//!   voting, SEW blocks) over time-major tensors, in SpikingJelly's multi-step semantics.
+//! - [`network`]: networks of blocks from a description (a TOML file or a preset), their
+//!   planned forward pass (fused ops where they apply) and PyTorch state-dict names.
+//! - [`models`]: the model zoo (the seed SNN and CNN, SpikingJelly's PLIF networks, VGGSNN,
+//!   a SEW-ResNet) as network files.
 //! - [`train`]: losses, optimisers, batches, the training loop, checkpoints and run records.
 //! - [`ops`]: synaptic-operation counts and energy estimates.
 //!
 //! Everything is exact to SpikingJelly 2.0.0 where it defines the behaviour: spikes bit for
 //! bit, gradients to 1e-5 relative.
 
+/// Benchmark workloads (for `cargo bench` and `spikeforge bench`; not part of the API).
+#[doc(hidden)]
 pub mod bench;
 pub mod conv;
 pub mod conv_head;
 mod flex;
 mod math;
 mod matmul;
-pub mod model;
+pub mod models;
+pub mod network;
 pub mod neuron;
+pub mod nn;
 pub mod norm;
 pub mod ops;
 pub mod pool;

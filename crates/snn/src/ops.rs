@@ -6,13 +6,14 @@
 //! (M. Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC 2014):
 //! an add 0.9 pJ, a multiply 3.7 pJ, so a MAC 4.6 pJ.
 //!
-//! Convolutions are counted densely (every output × input channel × 3·3 taps, as `thop`
-//! and `syops` count them), including the first layer of the SNN, whose inputs are
-//! real-valued frames.
+//! Convolutions and Linear layers are counted densely (every output × input × taps, as
+//! `thop` and `syops` count them), as MACs where their input is real-valued (a network's
+//! first layer sees event frames) and as ACs at the measured firing rate where it is spikes.
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{CnnInput, NetKind, SeedNetConfig};
+use crate::network::Network;
+use crate::nn::Layer;
 
 /// Energy of one accumulate (pJ, 45 nm, 32-bit float add).
 pub const PJ_PER_AC: f64 = 0.9;
@@ -38,6 +39,17 @@ pub struct LayerOps {
     pub kind: OpKind,
     /// Operations per sample.
     pub per_sample: f64,
+}
+
+impl LayerOps {
+    /// The layer's energy estimate per sample, in nanojoules.
+    pub fn energy_nj(&self) -> f64 {
+        let pj = match self.kind {
+            OpKind::Mac => PJ_PER_MAC,
+            OpKind::Ac => PJ_PER_AC,
+        };
+        self.per_sample * pj / 1e3
+    }
 }
 
 /// All operations of a network, per sample, and their energy.
@@ -72,55 +84,143 @@ impl SynapticOps {
     }
 }
 
-/// The operations of a seed network on `frames` frames per sample, given its hidden layer's
-/// measured activity (the SNN's firing rate: spikes per neuron and step).
-pub fn seed_net_ops(config: &SeedNetConfig, frames: usize, hidden_rate: f64) -> SynapticOps {
-    let (h, w) = config.frame_size;
-    let t = frames as f64;
-    let pixels = (h * w) as f64;
-    let features = config.features() as f64;
-    let classes = config.classes as f64;
-    let conv_per_frame = features * 2.0 * 9.0;
-    let layer = |name: &str, kind, per_sample| LayerOps {
-        name: name.to_string(),
-        kind,
-        per_sample,
+/// What a layer's input is, for counting its operations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Input {
+    /// Real values: every synapse multiplies and adds.
+    Real,
+    /// Spikes (or sums of spikes) at this many per input value and step: every spike adds.
+    Spikes(f64),
+}
+
+/// The operations of `network` per sample of `steps` frames, given the measured firing
+/// rate of each spiking layer by name (`rate(name)`: spikes per neuron and step).
+///
+/// Convolutions and Linear layers are counted densely (every output × input × taps, as
+/// `thop` and `syops` count them) as MACs when fed real values and as ACs at the input's
+/// firing rate when fed spikes; a mean or sum over time adds one AC per summed value (and
+/// the mean one MAC per value). Normalisation, pooling and neurons are not counted. Max
+/// pooling, flatten and dropout pass their input's rate on (for max pooling an estimate);
+/// a SEW block's output counts as the sum of its two branches' rates (exact for ADD).
+pub fn network_ops(network: &Network, steps: usize, rate: &dyn Fn(&str) -> f64) -> SynapticOps {
+    let mut t = steps as f64;
+    let mut input = Input::Real;
+    let mut layers = Vec::new();
+    let mut in_shape = network.input();
+    let synapses = |name: String, input: Input, dense: f64, t: f64| match input {
+        Input::Real => LayerOps {
+            name,
+            kind: OpKind::Mac,
+            per_sample: dense * t,
+        },
+        Input::Spikes(r) => LayerOps {
+            name,
+            kind: OpKind::Ac,
+            per_sample: r * dense * t,
+        },
     };
-    let layers = match (config.kind, config.cnn_input) {
-        (NetKind::Snn, _) => vec![
-            layer("conv1", OpKind::Mac, conv_per_frame * t),
-            layer("fc", OpKind::Ac, hidden_rate * features * t * classes),
-        ],
-        (NetKind::Cnn, CnnInput::SumOverTime) => vec![
-            layer("sum over T", OpKind::Ac, (t - 1.0) * 2.0 * pixels),
-            layer("conv1", OpKind::Mac, conv_per_frame),
-            layer("fc", OpKind::Mac, features * classes),
-        ],
-        // The sum, then one multiplication per input pixel.
-        (NetKind::Cnn, CnnInput::MeanOverTime) => vec![
-            layer("sum over T", OpKind::Ac, (t - 1.0) * 2.0 * pixels),
-            layer("divide by T", OpKind::Mac, 2.0 * pixels),
-            layer("conv1", OpKind::Mac, conv_per_frame),
-            layer("fc", OpKind::Mac, features * classes),
-        ],
-        (NetKind::Cnn, CnnInput::PerFrameMean) => vec![
-            layer("conv1", OpKind::Mac, conv_per_frame * t),
-            layer("mean over T", OpKind::Ac, (t - 1.0) * features),
-            layer("fc", OpKind::Mac, features * classes),
-        ],
-    };
+    for ((layer, name), out_shape) in network
+        .layers
+        .iter()
+        .zip(network.names())
+        .zip(network.shapes().iter().copied())
+    {
+        let name = name.to_string();
+        input = match layer {
+            Layer::Conv2d(conv) => {
+                let (_, in_channels) = conv.channels();
+                let taps = (in_channels * conv.kernel() * conv.kernel()) as f64;
+                layers.push(synapses(name, input, out_shape.len() as f64 * taps, t));
+                Input::Real
+            }
+            Layer::Linear(_) => {
+                let dense = (in_shape.len() * out_shape.len()) as f64;
+                layers.push(synapses(name, input, dense, t));
+                Input::Real
+            }
+            Layer::SewBlock(block) => {
+                let out = out_shape.len() as f64;
+                let (_, in_channels) = block.conv1.channels();
+                let planes = block.out_channels() as f64;
+                let sn1 = rate(&format!("{name}.sn1"));
+                layers.push(synapses(
+                    format!("{name}.conv1"),
+                    input,
+                    out * in_channels as f64 * 9.0,
+                    t,
+                ));
+                layers.push(synapses(
+                    format!("{name}.conv2"),
+                    Input::Spikes(sn1),
+                    out * planes * 9.0,
+                    t,
+                ));
+                let shortcut = match &block.downsample {
+                    Some(_) => {
+                        layers.push(synapses(
+                            format!("{name}.downsample.0"),
+                            input,
+                            out * in_channels as f64,
+                            t,
+                        ));
+                        rate(&format!("{name}.downsample_sn"))
+                    }
+                    None => match input {
+                        Input::Spikes(r) => r,
+                        Input::Real => 1.0,
+                    },
+                };
+                Input::Spikes(rate(&format!("{name}.sn2")) + shortcut)
+            }
+            Layer::TimeReduce(reduce) => {
+                let values = in_shape.len() as f64;
+                layers.push(LayerOps {
+                    name: format!("{name} (sum over T)"),
+                    kind: OpKind::Ac,
+                    per_sample: (t - 1.0) * values,
+                });
+                if !reduce.sum {
+                    layers.push(LayerOps {
+                        name: format!("{name} (divide by T)"),
+                        kind: OpKind::Mac,
+                        per_sample: values,
+                    });
+                }
+                t = 1.0;
+                Input::Real
+            }
+            Layer::Neuron(_) => Input::Spikes(rate(&name)),
+            Layer::MaxPool2d(_) | Layer::Flatten(_) | Layer::Dropout(_) => input,
+            Layer::BatchNorm2d(_)
+            | Layer::AvgPool2d(_)
+            | Layer::AdaptiveAvgPool2d(_)
+            | Layer::Relu(_)
+            | Layer::Voting(_) => Input::Real,
+        };
+        in_shape = out_shape;
+    }
     SynapticOps::new(layers)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models;
+    use burn::tensor::Device;
+
+    fn preset(name: &str) -> Network {
+        let config = models::preset(name)
+            .unwrap()
+            .resolve(10, &Default::default())
+            .unwrap();
+        config.init([2, 32, 32], 10, 0, &Device::flex()).unwrap()
+    }
 
     #[test]
     fn seed_snn_counts_accumulates_in_proportion_to_its_firing_rate() {
-        let config = SeedNetConfig::seed(NetKind::Snn, 10, (32, 32));
-        let silent = seed_net_ops(&config, 8, 0.0);
-        let busy = seed_net_ops(&config, 8, 0.2);
+        let net = preset("seed-snn");
+        let silent = network_ops(&net, 8, &|_| 0.0);
+        let busy = network_ops(&net, 8, &|name| if name == "sn" { 0.2 } else { 0.0 });
         assert_eq!(silent.acs, 0.0);
         assert_eq!(silent.macs, 32.0 * 1024.0 * 18.0 * 8.0);
         assert!((busy.acs - 0.2 * 32768.0 * 8.0 * 10.0).abs() < 1e-6);
@@ -130,15 +230,39 @@ mod tests {
 
     #[test]
     fn seed_cnn_multiply_accumulates_once_per_sample() {
-        let mut config = SeedNetConfig::seed(NetKind::Cnn, 10, (32, 32));
-        config.cnn_input = CnnInput::SumOverTime;
-        let summed = seed_net_ops(&config, 8, 0.5);
-        assert_eq!(summed.macs, 32.0 * 1024.0 * 18.0 + 32768.0 * 10.0);
-        assert_eq!(summed.acs, 7.0 * 2.0 * 1024.0);
-        // The mean (the default) adds one division per input pixel to the sum.
-        config.cnn_input = CnnInput::MeanOverTime;
-        let mean = seed_net_ops(&config, 8, 0.5);
-        assert_eq!(mean.macs, summed.macs + 2.0 * 1024.0);
-        assert_eq!(mean.acs, summed.acs);
+        let mean = network_ops(&preset("seed-cnn"), 8, &|_| 0.5);
+        let conv_and_fc = 32.0 * 1024.0 * 18.0 + 32768.0 * 10.0;
+        // The mean over T: the sum, then one division per input pixel.
+        assert_eq!(mean.macs, conv_and_fc + 2.0 * 1024.0);
+        assert_eq!(mean.acs, 7.0 * 2.0 * 1024.0);
+    }
+
+    #[test]
+    fn sew_blocks_count_both_branches_and_the_shortcut() {
+        let net = preset("sew-resnet");
+        let ops = network_ops(&net, 4, &|_| 0.1);
+        let names: Vec<&str> = ops.layers.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "conv1",
+                "layer1.0.conv1",
+                "layer1.0.conv2",
+                "layer2.0.conv1",
+                "layer2.0.conv2",
+                "layer2.0.downsample.0",
+                "fc"
+            ]
+        );
+        // The stem sees frames (MACs), the blocks spikes (ACs), the Linear layer the average
+        // pooling's real values (MACs).
+        let kinds: Vec<OpKind> = ops.layers.iter().map(|l| l.kind).collect();
+        let (mac, ac) = (OpKind::Mac, OpKind::Ac);
+        assert_eq!(kinds, [mac, ac, ac, ac, ac, ac, mac]);
+        // layer2.0 sees layer1.0's ADD output: rate 0.1 + 0.1.
+        let stem = ops.layers[0].per_sample / (8.0 * 16.0 * 16.0 * 2.0 * 49.0);
+        assert!((stem - 4.0).abs() < 1e-9);
+        let dense = 16.0 * 4.0 * 4.0 * 8.0 * 9.0 * 4.0;
+        assert!((ops.layers[3].per_sample - 0.2 * dense).abs() < 1e-6);
     }
 }

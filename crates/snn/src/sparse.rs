@@ -1,4 +1,5 @@
-//! Event-driven inference of a trained seed SNN: work in proportion to the events and spikes
+//! Event-driven inference of a trained SNN of the seed's shape (`conv 3×3 padding 1 → IF or
+//! LIF → flatten → linear`, mean readout): work in proportion to the events and spikes
 //! instead of to the neurons.
 //!
 //! - The convolution scatters each non-zero input pixel (an event count) into the 3×3
@@ -18,15 +19,19 @@ use multiversion::multiversion;
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::model::SeedNet;
+use crate::network::{Network, Readout};
 use crate::neuron::NeuronModel;
 use crate::neuron::dynamics::{ChargeRule, Dynamics, with_charge_rule};
+use crate::nn::Layer;
 
 /// Why a network cannot run event-driven.
 #[derive(Debug, Error)]
 pub enum SparseError {
-    /// A CNN, or an SNN whose neuron the engine does not run.
-    #[error("event-driven inference runs seed SNNs with IF or LIF neurons: {0}")]
+    /// A network of another shape, or an SNN whose neuron the engine does not run.
+    #[error(
+        "event-driven inference runs networks `conv 3×3 (padding 1) → IF or LIF neuron → \
+         flatten → linear` with the mean readout (the seed SNN): {0}"
+    )]
     Unsupported(&'static str),
     /// Frames of the wrong size.
     #[error(
@@ -100,34 +105,49 @@ fn values(tensor: burn::tensor::Tensor<1>) -> Vec<f32> {
 }
 
 impl SparseSeedSnn {
-    /// Copies the parameters of a trained seed SNN.
-    pub fn new(net: &SeedNet) -> Result<Self, SparseError> {
-        let neuron = net
-            .neuron
-            .as_ref()
-            .ok_or(SparseError::Unsupported("a CNN has no spiking layer"))?;
+    /// Copies the parameters of a trained network of the seed SNN's shape.
+    pub fn new(net: &Network) -> Result<Self, SparseError> {
+        let [
+            Layer::Conv2d(conv),
+            Layer::Neuron(neuron),
+            Layer::Flatten(_),
+            Layer::Linear(fc),
+        ] = &net.layers[..]
+        else {
+            return Err(SparseError::Unsupported("its layers are of another kind"));
+        };
+        if !conv.is_same3x3() || net.config().readout != Readout::Mean {
+            return Err(SparseError::Unsupported(
+                "its convolution is not 3×3 with stride and padding 1, or its readout is not the mean",
+            ));
+        }
         if matches!(neuron.config.model, NeuronModel::ParametricLif { .. }) {
             return Err(SparseError::Unsupported("ParametricLIF is not supported"));
         }
-        let [channels, in_channels, _, _] = net.conv.weight.dims();
-        let [features, classes] = net.fc.weight.dims();
-        let (h, w) = net.frame_size;
-        let conv = values(net.conv.weight.val().flatten(0, 3));
+        let [channels, in_channels, _, _] = conv.weight.dims();
+        let [features, classes] = fc.weight.dims();
+        let crate::nn::SignalShape::Maps {
+            height: h,
+            width: w,
+            ..
+        } = net.input()
+        else {
+            unreachable!("a network's input is maps")
+        };
+        let conv_values = values(conv.weight.val().flatten(0, 3));
         // [out, in, kh, kw] → [in, kh, 2 − kw, out].
-        let mut conv_weight = vec![0.0; conv.len()];
-        for (o, taps) in conv.chunks_exact(in_channels * 9).enumerate() {
+        let mut conv_weight = vec![0.0; conv_values.len()];
+        for (o, taps) in conv_values.chunks_exact(in_channels * 9).enumerate() {
             for (tap, &value) in taps.iter().enumerate() {
                 let (row, kw) = (tap / 3, tap % 3);
                 conv_weight[(row * 3 + 2 - kw) * channels + o] = value;
             }
         }
-        let conv_bias = net
-            .conv
+        let conv_bias = conv
             .bias
             .as_ref()
             .map_or_else(|| vec![0.0; channels], |b| values(b.val()));
-        let fc_bias = net
-            .fc
+        let fc_bias = fc
             .bias
             .as_ref()
             .map_or_else(|| vec![0.0; classes], |b| values(b.val()));
@@ -143,7 +163,7 @@ impl SparseSeedSnn {
             bias_row: conv_bias.repeat(w),
             conv_bias,
             fc_weight: channel_last_rows(
-                &values(net.fc.weight.val().flatten(0, 1)),
+                &values(fc.weight.val().flatten(0, 1)),
                 channels,
                 h * w,
                 classes,

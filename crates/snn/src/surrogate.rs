@@ -197,6 +197,20 @@ impl Surrogate {
         Self::PiecewiseLeakyReLU { w: 1.0, c: 0.01 }
     }
 
+    /// With another shape parameter: `alpha`, or PiecewiseLeakyReLU's `w`.
+    pub const fn with_shape(self, shape: f32) -> Self {
+        match self {
+            Self::Sigmoid { .. } => Self::Sigmoid { alpha: shape },
+            Self::ATan { .. } => Self::ATan { alpha: shape },
+            Self::PiecewiseQuadratic { .. } => Self::PiecewiseQuadratic { alpha: shape },
+            Self::PiecewiseExp { .. } => Self::PiecewiseExp { alpha: shape },
+            Self::SoftSign { .. } => Self::SoftSign { alpha: shape },
+            Self::SuperSpike { .. } => Self::SuperSpike { alpha: shape },
+            Self::Erf { .. } => Self::Erf { alpha: shape },
+            Self::PiecewiseLeakyReLU { c, .. } => Self::PiecewiseLeakyReLU { w: shape, c },
+        }
+    }
+
     /// All eight surrogates with SpikingJelly's default parameters.
     pub const ALL_DEFAULTS: [Surrogate; 8] = [
         Self::sigmoid(),

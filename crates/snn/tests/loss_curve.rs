@@ -6,10 +6,8 @@ mod common;
 
 use std::path::PathBuf;
 
-use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde_json::Value;
-use snn::model::{NetKind, SeedNetConfig};
 use snn::train::data::Batch;
 use snn::train::{TrainConfig, train_step};
 
@@ -56,24 +54,18 @@ fn thirty_sgd_steps_follow_spikingjelly_loss_curve() {
         .collect();
 
     let device = Device::flex().autodiff();
-    let config = SeedNetConfig {
-        channels: get("channels"),
-        ..SeedNetConfig::seed(NetKind::Snn, classes, (h, w))
-    };
-    let mut net = config.init(0, &device).unwrap();
-    let param = |name: &str| {
-        let (values, shape) = npy(name);
-        TensorData::new(values, shape)
-    };
-    net.conv.weight = Param::from_data(param("init_conv.weight.npy"), &device);
-    net.conv.bias = Some(Param::from_data(param("init_conv.bias.npy"), &device));
-    let (fc, fc_shape) = npy("init_fc.weight.npy");
-    let fc_t: Vec<f32> = (0..fc_shape[1])
-        .flat_map(|i| (0..fc_shape[0]).map(move |o| (o, i)))
-        .map(|(o, i)| fc[o * fc_shape[1] + i])
+    let width = [("width".to_string(), get("channels"))]
+        .into_iter()
         .collect();
-    net.fc.weight = Param::from_data(TensorData::new(fc_t, [fc_shape[1], fc_shape[0]]), &device);
-    net.fc.bias = Some(Param::from_data(param("init_fc.bias.npy"), &device));
+    let config = snn::models::preset("seed-snn")
+        .unwrap()
+        .resolve(classes, &width)
+        .unwrap();
+    let net = config.init([ci, h, w], classes, 0, &device).unwrap();
+    // SpikingJelly's initial parameters, by their PyTorch names (`init_conv.weight.npy`, …).
+    let mut net = net
+        .load_torch(&|name| Some(npy(&format!("init_{name}.npy"))))
+        .unwrap();
 
     let train = TrainConfig::default();
     let mut optimizer = train.optimizer.build();
@@ -90,7 +82,7 @@ fn thirty_sgd_steps_follow_spikingjelly_loss_curve() {
             frames: frames.swap_dims(0, 1),
             labels: (0..b).map(|n| n % classes).collect(),
         };
-        let result = train_step(net, &mut optimizer, &train, batch).unwrap();
+        let result = train_step(net, &mut optimizer, &train, train.optimizer.lr(), batch).unwrap();
         let relative = (result.loss - expected).abs() / expected;
         assert!(
             relative < 1e-5,

@@ -1,15 +1,15 @@
 //! The fused training-mode batch normalisation against burn's: output, batch statistics and
-//! the gradients of input, γ and β within 1e-5, and the same running statistics in burn's
-//! `BatchNorm` module.
+//! the gradients of input, γ and β within 1e-5; and the multi-step `BatchNorm2d` block's
+//! running statistics (PyTorch's rule) and inference mode.
 
 mod common;
 
-use burn::module::Param;
-use burn::nn::BatchNormConfig;
+use burn::module::Module;
 use burn::tensor::module::batch_norm_train as burn_batch_norm_train;
 use burn::tensor::{Device, Tensor, TensorData};
 use common::{assert_close, uniform, values};
-use snn::norm::{batch_norm_layer, batch_norm_train};
+use snn::nn::{BatchNorm2dConfig, Implementation, Init};
+use snn::norm::batch_norm_train;
 
 fn inputs(shape: [usize; 4], seed: u64) -> (Tensor<4>, Tensor<1>, Tensor<1>, Tensor<4>) {
     let device = Device::flex().autodiff();
@@ -65,23 +65,60 @@ fn output_statistics_and_gradients_match_burn() {
     }
 }
 
+/// The multi-step block normalises `[T, N, C, H, W]` over T·N·H·W as burn's op does on the
+/// `[T·N, C, H, W]` frames, and updates its running statistics as PyTorch does: the mean, and
+/// the unbiased variance (`n/(n − 1)` times the biased one normalising the batch).
 #[test]
-fn the_layer_keeps_burns_running_statistics() {
+fn the_block_keeps_pytorchs_running_statistics() {
     let device = Device::flex().autodiff();
     let (x, ..) = inputs([6, 4, 3, 3], 5);
-    let make = || {
-        let mut norm = BatchNormConfig::new(4).init(&device);
-        norm.gamma = Param::from_data(TensorData::new(vec![1.0, 2.0, 0.5, 1.5], [4]), &device);
-        norm
-    };
-    let (ours, theirs) = (make(), make());
-    let out = batch_norm_layer(&ours, x.clone());
-    let expected = theirs.forward(x);
+    let norm = BatchNorm2dConfig::default()
+        .init(4, &Init::new(0, &device))
+        .unwrap();
+    let out = norm.forward(x.clone().reshape([2, 3, 4, 3, 3]), Implementation::Fused);
+    let (expected, mean, variance) = batch_norm_train(
+        x.clone(),
+        Tensor::ones([4], &device),
+        Tensor::zeros([4], &device),
+        1e-5,
+    );
     assert_close("output", &values(out), &values(expected), 1e-5);
-    for (a, e) in [
-        (ours.running_mean.value(), theirs.running_mean.value()),
-        (ours.running_var.value(), theirs.running_var.value()),
-    ] {
-        assert_close("running statistic", &values(a), &values(e), 1e-5);
-    }
+    let n = (6 * 3 * 3) as f32;
+    let expected_mean: Vec<f32> = values(mean).iter().map(|m| 0.1 * m).collect();
+    let expected_var: Vec<f32> = values(variance)
+        .iter()
+        .map(|v| 0.9 + 0.1 * v * n / (n - 1.0))
+        .collect();
+    assert_close(
+        "running mean",
+        &values(norm.running_mean.value_sync()),
+        &expected_mean,
+        1e-5,
+    );
+    assert_close(
+        "running var",
+        &values(norm.running_var.value_sync()),
+        &expected_var,
+        1e-5,
+    );
+    // In inference (no autodiff device) the running statistics normalise.
+    let inference = norm.valid();
+    let y = inference.forward(
+        x.clone().inner().reshape([2, 3, 4, 3, 3]),
+        Implementation::Fused,
+    );
+    let xs = values(x.clone());
+    let (rm, rv) = (
+        values(inference.running_mean.value_sync()),
+        values(inference.running_var.value_sync()),
+    );
+    let normalised: Vec<f32> = xs
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let c = (i / 9) % 4;
+            (v - rm[c]) / (rv[c] + 1e-5).sqrt()
+        })
+        .collect();
+    assert_close("inference output", &values(y), &normalised, 1e-5);
 }

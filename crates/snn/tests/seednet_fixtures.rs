@@ -5,14 +5,16 @@
 
 mod common;
 
-use burn::module::Param;
+use std::collections::BTreeMap;
+
 use burn::optim::GradientsParams;
-use burn::tensor::{Device, Gradients, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use common::{assert_close, assert_exact, cases, cases_in, fixtures_dir, load, values};
 use serde_json::Value;
-use snn::model::{CnnInput, NetKind, SeedNet, SeedNetConfig};
+use snn::models;
+use snn::network::Network;
+use snn::nn::{LayerConfig, NeuronSpec, SurrogateName};
 use snn::train::{LossKind, OptimizerSpec};
-use snn::{NeuronConfig, Surrogate};
 
 const RTOL: f32 = 1e-5;
 
@@ -32,78 +34,32 @@ fn labels(entry: &Value) -> Vec<usize> {
         .collect()
 }
 
-/// The network of a case, holding the fixture's initial parameters.
-fn network(case: &Value, device: &Device) -> SeedNet {
+/// The network of a case (the `seed-snn` or `seed-cnn` preset at width 4 with the case's
+/// surrogate and CNN input), holding the fixture's initial parameters.
+fn network(case: &Value, device: &Device) -> Network {
     let name = case["name"].as_str().unwrap();
-    let kind = if case["kind"] == "seed_snn" {
-        NetKind::Snn
-    } else {
-        NetKind::Cnn
-    };
-    let mut neuron = NeuronConfig::if_node();
+    let snn = case["kind"] == "seed_snn";
+    let preset = if snn { "seed-snn" } else { "seed-cnn" };
+    let width = BTreeMap::from([("width".to_string(), 4)]);
+    let mut config = models::preset(preset).unwrap().resolve(10, &width).unwrap();
     if name.contains("ATan") {
-        neuron.surrogate = Surrogate::atan();
+        config = config.with_neurons(&NeuronSpec {
+            surrogate: Some(SurrogateName::Atan),
+            ..NeuronSpec::default()
+        });
     }
-    let config = SeedNetConfig {
-        channels: 4,
-        neuron,
-        cnn_input: if kind == NetKind::Snn {
-            CnnInput::default()
-        } else if name.contains("perframe") {
-            CnnInput::PerFrameMean
+    if !snn {
+        if name.contains("perframe") {
+            config.layers.remove(0);
         } else if name.contains("sumT") {
-            CnnInput::SumOverTime
+            config.layers[0].layer = LayerConfig::SumOverTime;
         } else {
             assert!(name.contains("meanT"), "{name}: which CNN input?");
-            CnnInput::MeanOverTime
-        },
-        ..SeedNetConfig::seed(kind, 10, (8, 8))
-    };
-    let mut net = config.init(0, device).unwrap();
+        }
+    }
+    let net = config.init([2, 8, 8], 10, 0, device).unwrap();
     let init = &case["init"];
-    net.conv.weight = Param::from_tensor(tensor(&init["conv.weight"], device));
-    net.conv.bias = Some(Param::from_tensor(tensor(&init["conv.bias"], device)));
-    let fc: Tensor<2> = tensor(&init["fc.weight"], &Device::flex());
-    net.fc.weight = Param::from_data(fc.transpose().into_data(), device);
-    net.fc.bias = Some(Param::from_tensor(tensor(&init["fc.bias"], device)));
-    net
-}
-
-/// A `[in, out]` Linear weight (or its gradient) in PyTorch's `[out, in]` order.
-fn transposed(weight: Tensor<2>) -> Vec<f32> {
-    values(weight.transpose())
-}
-
-/// The four parameters' values in PyTorch's layout, named as in the fixtures.
-fn parameter_values(net: &SeedNet) -> [(&'static str, Vec<f32>); 4] {
-    [
-        ("conv.weight", values(net.conv.weight.val())),
-        ("conv.bias", values(net.conv.bias.as_ref().unwrap().val())),
-        ("fc.weight", transposed(net.fc.weight.val())),
-        ("fc.bias", values(net.fc.bias.as_ref().unwrap().val())),
-    ]
-}
-
-/// The four parameters' gradients in PyTorch's layout.
-fn gradient_values(net: &SeedNet, grads: &Gradients) -> [(&'static str, Vec<f32>); 4] {
-    [
-        (
-            "conv.weight",
-            values(net.conv.weight.val().grad(grads).unwrap()),
-        ),
-        (
-            "conv.bias",
-            values(net.conv.bias.as_ref().unwrap().val().grad(grads).unwrap()),
-        ),
-        (
-            "fc.weight",
-            transposed(net.fc.weight.val().grad(grads).unwrap()),
-        ),
-        (
-            "fc.bias",
-            values(net.fc.bias.as_ref().unwrap().val().grad(grads).unwrap()),
-        ),
-    ]
+    net.load_torch(&|name| init.get(name).map(load)).unwrap()
 }
 
 fn check(case: &Value) {
@@ -125,16 +81,28 @@ fn check_on(case: &Value, device: &Device) {
     let labels = labels(&case["label"]);
 
     if let Some(spikes) = case.get("if_spikes_TB") {
-        let [t, n, c, h, w] = x.dims();
-        let currents = net.conv.forward(x.clone().reshape([t * n, c, h, w]));
-        let neuron = net.neuron.as_ref().expect("the SNN has a neuron");
-        let out = neuron.forward(currents.reshape([t, n, 4, h, w])).unwrap();
-        assert_exact(&format!("{name} IF spikes"), &values(out), &load(spikes).0);
+        let recorded = net.spikes(x.clone()).unwrap();
+        let [(layer, out)] = &recorded[..] else {
+            panic!("{name}: one spiking layer, got {}", recorded.len())
+        };
+        assert_eq!(layer, "sn");
+        assert_exact(
+            &format!("{name} IF spikes"),
+            &values(out.clone()),
+            &load(spikes).0,
+        );
     }
-    // The composed path (which also measures the hidden layer) computes the same scores.
-    let (composed, _) = net.forward_with_activity(x.clone()).unwrap();
+    // The pass without fusions (and the one measuring activity) compute the same scores.
+    let (measured, _) = net.forward_with_activity(x.clone()).unwrap();
+    let steps = net.forward_steps(x.clone()).unwrap();
+    let [_, n, classes] = steps.dims();
+    let unfused = steps.mean_dim(0).reshape([n, classes]);
     let scores = net.forward(x).unwrap();
-    for (path, scores) in [("out", &scores), ("composed out", &composed)] {
+    for (path, scores) in [
+        ("out", &scores),
+        ("measured out", &measured),
+        ("unfused out", &unfused),
+    ] {
         assert_close(
             &format!("{name} {path}"),
             &values(scores.clone()),
@@ -152,14 +120,19 @@ fn check_on(case: &Value, device: &Device) {
     );
 
     let grads = loss.backward();
-    for (param, actual) in gradient_values(&net, &grads) {
+    let tensors = net.torch_tensors();
+    assert_eq!(tensors.len(), 4);
+    for tensor in &tensors {
+        let param = &tensor.name;
         let expected = load(&case["grads"][param]).0;
+        let actual = tensor.grad(&grads).unwrap();
         assert_close(&format!("{name} grad {param}"), &actual, &expected, RTOL);
     }
     let grads = GradientsParams::from_grads(grads, &net);
     let optimizer = OptimizerSpec::default();
     let net = optimizer.build().step(optimizer.lr(), net, grads);
-    for (param, actual) in parameter_values(&net) {
+    for tensor in net.torch_tensors() {
+        let (param, actual) = (&tensor.name, tensor.values());
         let expected = load(&case["params_after_step"][param]).0;
         assert_close(
             &format!("{name} {param} after one SGD step"),

@@ -1,14 +1,13 @@
 //! Event-driven inference against the dense forward pass: with parameters and inputs on a
 //! coarse binary grid every sum is exact in `f32`, whatever its order, so scores and spike
-//! counts must be identical; CNNs and malformed frames are refused.
+//! counts must be identical; networks of another shape and malformed frames are refused.
 
 mod common;
 
-use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
 use common::{uniform, values};
-use snn::NeuronConfig;
-use snn::model::{NetKind, SeedNet, SeedNetConfig};
+use snn::network::{Network, NetworkConfig};
+use snn::nn::NeuronSpec;
 use snn::sparse::{SparseError, SparseSeedSnn};
 
 const SHAPE: [usize; 5] = [4, 5, 2, 6, 7];
@@ -34,26 +33,35 @@ fn event_frames(seed: u64) -> Vec<f32> {
         .collect()
 }
 
-fn net_on_grid(neuron: NeuronConfig, seed: u64) -> SeedNet {
-    let device = Device::flex();
-    let config = SeedNetConfig {
-        channels: 4,
-        neuron,
-        ..SeedNetConfig::seed(NetKind::Snn, 3, (SHAPE[3], SHAPE[4]))
-    };
-    let mut net = config.init(seed, &device).unwrap();
-    let param = |seed: u64, shape: Vec<usize>| {
-        let len = shape.iter().product();
-        TensorData::new(eighths(seed, len), shape)
-    };
-    net.conv.weight = Param::from_data(param(seed, vec![4, 2, 3, 3]), &device);
-    net.conv.bias = Some(Param::from_data(param(seed + 1, vec![4]), &device));
-    net.fc.weight = Param::from_data(param(seed + 2, vec![config.features(), 3]), &device);
-    net.fc.bias = Some(Param::from_data(param(seed + 3, vec![3]), &device));
-    net
+/// The `seed` preset at width 4 for 3 classes.
+fn preset(name: &str) -> NetworkConfig {
+    let width = [("width".to_string(), 4)].into_iter().collect();
+    snn::models::preset(name)
+        .unwrap()
+        .resolve(3, &width)
+        .unwrap()
 }
 
-fn check(neuron: NeuronConfig, seed: u64) {
+fn net_on_grid(neuron: NeuronSpec, seed: u64) -> Network {
+    let device = Device::flex();
+    let config = preset("seed-snn").with_neurons(&neuron);
+    let net = config
+        .init([2, SHAPE[3], SHAPE[4]], 3, seed, &device)
+        .unwrap();
+    let shapes: Vec<(String, Vec<usize>)> = net
+        .torch_tensors()
+        .iter()
+        .map(|t| (t.name.clone(), t.shape().to_vec()))
+        .collect();
+    net.load_torch(&|name| {
+        let (index, (_, shape)) = shapes.iter().enumerate().find(|(_, (n, _))| n == name)?;
+        let len = shape.iter().product();
+        Some((eighths(seed + index as u64, len), shape.clone()))
+    })
+    .unwrap()
+}
+
+fn check(neuron: NeuronSpec, seed: u64) {
     let net = net_on_grid(neuron, seed);
     let frames = event_frames(seed + 10);
     let input: Tensor<5> =
@@ -64,13 +72,16 @@ fn check(neuron: NeuronConfig, seed: u64) {
         .forward(&frames, SHAPE[0], SHAPE[1])
         .unwrap();
     assert_eq!(sparse.scores, values(dense), "scores for {neuron:?}");
+    let [hidden] = &activity[..] else {
+        panic!("one spiking layer")
+    };
     assert_eq!(
         sparse.spikes as f64,
-        activity.active(),
+        hidden.active(),
         "spikes for {neuron:?}"
     );
     assert!(sparse.spikes > 0, "the test should make the layer fire");
-    assert_eq!(sparse.neuron_steps as usize, activity.len());
+    assert_eq!(sparse.neuron_steps as usize, hidden.len());
     let events = frames.iter().filter(|&&v| v != 0.0).count() as u64;
     assert_eq!(
         (sparse.input_events, sparse.input_values),
@@ -81,26 +92,49 @@ fn check(neuron: NeuronConfig, seed: u64) {
 #[test]
 fn if_neurons_match_the_dense_pass_exactly() {
     for seed in [1, 2, 3] {
-        check(NeuronConfig::if_node().with_threshold(0.5), seed);
+        check(
+            NeuronSpec {
+                v_threshold: Some(0.5),
+                ..NeuronSpec::default()
+            },
+            seed,
+        );
     }
 }
 
 #[test]
 fn lif_neurons_match_the_dense_pass_exactly() {
-    check(NeuronConfig::lif(2.0).with_threshold(0.25), 4);
+    check(
+        NeuronSpec {
+            model: Some(snn::nn::ModelName::Lif),
+            tau: Some(2.0),
+            v_threshold: Some(0.25),
+            ..NeuronSpec::default()
+        },
+        4,
+    );
 }
 
 #[test]
-fn cnns_and_malformed_frames_are_refused() {
+fn other_networks_and_malformed_frames_are_refused() {
     let device = Device::flex();
-    let cnn = SeedNetConfig::seed(NetKind::Cnn, 3, (6, 7))
-        .init(0, &device)
-        .unwrap();
+    let cnn = preset("seed-cnn").init([2, 6, 7], 3, 0, &device).unwrap();
     assert!(matches!(
         SparseSeedSnn::new(&cnn),
         Err(SparseError::Unsupported(_))
     ));
-    let snn = net_on_grid(NeuronConfig::if_node(), 1);
+    let plif = preset("seed-snn")
+        .with_neurons(&NeuronSpec {
+            model: Some(snn::nn::ModelName::Plif),
+            ..NeuronSpec::default()
+        })
+        .init([2, 6, 7], 3, 0, &device)
+        .unwrap();
+    assert!(matches!(
+        SparseSeedSnn::new(&plif),
+        Err(SparseError::Unsupported(_))
+    ));
+    let snn = net_on_grid(NeuronSpec::default(), 1);
     let engine = SparseSeedSnn::new(&snn).unwrap();
     assert!(matches!(
         engine.forward(&[0.0; 10], 4, 5),

@@ -1,15 +1,68 @@
 //! The training loop on a small synthetic task: it learns, records everything, resumes to
-//! the same result, refuses to overwrite a run, and stops when the loss explodes.
+//! the same result, refuses to overwrite a run, and stops when the loss explodes — for the
+//! seed nets and for a network from a file (two conv layers, LIF neurons, pooling) trained
+//! with TET, AdamW, a cosine schedule and gradient clipping.
 
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
-use snn::model::{NetKind, SeedNetConfig};
+use snn::network::{NetworkConfig, NetworkFile};
 use snn::train::data::InMemoryFrames;
 use snn::train::{
-    BEST_CHECKPOINT, DatasetSource, LAST_CHECKPOINT, OptimizerSpec, Run, RunRecord, TrainConfig,
-    TrainError, fit, load_checkpoint_model,
+    BEST_CHECKPOINT, DatasetSource, LAST_CHECKPOINT, LossKind, OptimizerSpec, Run, RunRecord,
+    Schedule, TrainConfig, TrainError, fit, load_checkpoint_model,
 };
+
+const SNN: &str = "seed-snn";
+const CNN: &str = "seed-cnn";
+
+/// A user's network file: two conv layers, LIF neurons, pooling.
+const TWO_CONV_LIF: &str = r#"
+name = "two-conv-lif"
+[params]
+width = 4
+[neuron]
+model = "lif"
+tau = 2.0
+surrogate = "atan"
+detach_reset = true
+[[layers]]
+type = "conv2d"
+out_channels = "width"
+padding = 1
+bias = false
+[[layers]]
+type = "batch_norm2d"
+[[layers]]
+type = "neuron"
+[[layers]]
+type = "max_pool2d"
+kernel = 2
+[[layers]]
+type = "conv2d"
+out_channels = "2 * width"
+padding = 1
+[[layers]]
+type = "neuron"
+[[layers]]
+type = "avg_pool2d"
+kernel = 2
+[[layers]]
+type = "flatten"
+[[layers]]
+type = "linear"
+out_features = "classes"
+"#;
+
+/// A preset (at width 4) or, for `two-conv-lif`, the network file above.
+fn network(model: &str) -> NetworkConfig {
+    let file = match model {
+        "two-conv-lif" => NetworkFile::parse(TWO_CONV_LIF, "two-conv-lif.toml").unwrap(),
+        preset => snn::models::preset(preset).unwrap(),
+    };
+    let width = [("width".to_string(), 4)].into_iter().collect();
+    file.resolve(CLASSES, &width).unwrap()
+}
 
 const CLASSES: usize = 4;
 const SHAPE: [usize; 4] = [4, 2, 8, 8];
@@ -63,17 +116,14 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn run<'a>(
-    kind: NetKind,
+    model: &str,
     config: TrainConfig,
     train: &'a InMemoryFrames,
     test: &'a InMemoryFrames,
     dir: &Path,
 ) -> Run<'a> {
     Run {
-        net: SeedNetConfig {
-            channels: 4,
-            ..SeedNetConfig::seed(kind, CLASSES, (8, 8))
-        },
+        network: network(model),
         config,
         dataset: DatasetSource {
             name: "blobs".to_string(),
@@ -90,6 +140,19 @@ fn run<'a>(
     }
 }
 
+/// Every parameter of the last checkpoint of the run in `dir`.
+fn parameters(model: &str, dir: &Path) -> Vec<f32> {
+    let [_, c, h, w] = SHAPE;
+    let fresh = network(model)
+        .init([c, h, w], CLASSES, 123, &Device::flex())
+        .unwrap();
+    let (net, _) = load_checkpoint_model(fresh, &dir.join(LAST_CHECKPOINT)).unwrap();
+    net.torch_tensors()
+        .iter()
+        .flat_map(|t| t.values())
+        .collect()
+}
+
 fn config(epochs: usize) -> TrainConfig {
     TrainConfig {
         epochs,
@@ -103,15 +166,11 @@ fn snn_learns_and_records_every_epoch() {
     let (train, test) = (blobs(64, 1), blobs(32, 2));
     let dir = scratch("learns");
     let mut batches = 0;
-    let record = fit(
-        &run(NetKind::Snn, config(2), &train, &test, &dir),
-        false,
-        &mut |p| {
-            if let snn::train::Progress::Batch { .. } = p {
-                batches += 1;
-            }
-        },
-    )
+    let record = fit(&run(SNN, config(2), &train, &test, &dir), false, &mut |p| {
+        if let snn::train::Progress::Batch { .. } = p {
+            batches += 1;
+        }
+    })
     .unwrap();
     assert_eq!(batches, 2 * 8);
     assert_eq!(record.status, "complete");
@@ -143,7 +202,7 @@ fn snn_learns_and_records_every_epoch() {
     assert!(dir.join(BEST_CHECKPOINT).is_file());
 
     let error = fit(
-        &run(NetKind::Snn, config(2), &train, &test, &dir),
+        &run(SNN, config(2), &train, &test, &dir),
         false,
         &mut |_| {},
     );
@@ -159,12 +218,13 @@ fn a_resumed_run_ends_exactly_where_an_uninterrupted_one_does() {
             lr: 0.05,
             momentum: 0.9,
             weight_decay: 1e-4,
+            nesterov: false,
         },
         ..config(3)
     };
     let whole = scratch("whole");
     let straight = fit(
-        &run(NetKind::Snn, momentum, &train, &test, &whole),
+        &run(SNN, momentum, &train, &test, &whole),
         false,
         &mut |_| {},
     )
@@ -175,14 +235,9 @@ fn a_resumed_run_ends_exactly_where_an_uninterrupted_one_does() {
         epochs: 1,
         ..momentum
     };
-    fit(
-        &run(NetKind::Snn, first, &train, &test, &parts),
-        false,
-        &mut |_| {},
-    )
-    .unwrap();
+    fit(&run(SNN, first, &train, &test, &parts), false, &mut |_| {}).unwrap();
     let resumed = fit(
-        &run(NetKind::Snn, momentum, &train, &test, &parts),
+        &run(SNN, momentum, &train, &test, &parts),
         true,
         &mut |_| {},
     )
@@ -192,7 +247,7 @@ fn a_resumed_run_ends_exactly_where_an_uninterrupted_one_does() {
         record
             .epochs
             .iter()
-            .map(|e| (e.train_loss, e.train_accuracy, e.test))
+            .map(|e| (e.train_loss, e.train_accuracy, e.test.clone()))
             .collect()
     };
     assert_eq!(strip(&straight), strip(&resumed));
@@ -201,32 +256,14 @@ fn a_resumed_run_ends_exactly_where_an_uninterrupted_one_does() {
         (straight.best_epoch, straight.best_test_accuracy),
         (resumed.best_epoch, resumed.best_test_accuracy)
     );
-    let parameters = |dir: &Path| -> Vec<f32> {
-        let config = run(NetKind::Snn, momentum, &train, &test, dir).net;
-        let fresh = config.init(123, &Device::flex()).unwrap();
-        let (net, _) = load_checkpoint_model(fresh, &dir.join(LAST_CHECKPOINT)).unwrap();
-        let conv = net
-            .conv
-            .weight
-            .val()
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
-        let fc = net.fc.weight.val().into_data().try_to_vec::<f32>().unwrap();
-        conv.into_iter().chain(fc).collect()
-    };
-    let (a, b) = (parameters(&whole), parameters(&parts));
+    let (a, b) = (parameters(SNN, &whole), parameters(SNN, &parts));
     assert!(a == b, "final parameters differ");
 
     let other = TrainConfig {
         seed: 9,
         ..momentum
     };
-    let error = fit(
-        &run(NetKind::Snn, other, &train, &test, &parts),
-        true,
-        &mut |_| {},
-    );
+    let error = fit(&run(SNN, other, &train, &test, &parts), true, &mut |_| {});
     assert!(
         matches!(error, Err(TrainError::ResumeMismatch { .. })),
         "{error:?}"
@@ -244,15 +281,11 @@ fn an_exploding_loss_stops_the_run() {
             lr: 1e4,
             momentum: 0.0,
             weight_decay: 0.0,
+            nesterov: false,
         },
         ..config(3)
     };
-    let error = fit(
-        &run(NetKind::Cnn, wild, &train, &test, &dir),
-        false,
-        &mut |_| {},
-    )
-    .unwrap_err();
+    let error = fit(&run(CNN, wild, &train, &test, &dir), false, &mut |_| {}).unwrap_err();
     assert!(matches!(error, TrainError::Diverged { .. }), "{error:?}");
     assert!(error.to_string().contains("diverged"), "{error}");
     std::fs::remove_dir_all(dir).unwrap();
@@ -263,7 +296,7 @@ fn an_exploding_loss_stops_the_run() {
 #[test]
 fn a_broken_network_never_ends_complete_even_with_one_batch_per_epoch() {
     let (train, test) = (blobs(8, 5), blobs(8, 6));
-    for kind in [NetKind::Snn, NetKind::Cnn] {
+    for kind in [SNN, CNN] {
         let dir = scratch("one-batch");
         let wild = TrainConfig {
             batch_size: 8,
@@ -271,6 +304,7 @@ fn a_broken_network_never_ends_complete_even_with_one_batch_per_epoch() {
                 lr: 1e36,
                 momentum: 0.0,
                 weight_decay: 0.0,
+                nesterov: false,
             },
             ..config(1)
         };
@@ -293,7 +327,7 @@ fn non_finite_inputs_are_a_data_error_not_a_divergence() {
     train.frames[5 * sample + 17] = f32::NAN;
     let dir = scratch("nan-input");
     let error = fit(
-        &run(NetKind::Cnn, config(1), &train, &test, &dir),
+        &run(CNN, config(1), &train, &test, &dir),
         false,
         &mut |_| {},
     )
@@ -314,16 +348,101 @@ fn out_of_range_settings_are_refused_before_training() {
             lr: f64::NAN,
             momentum: 0.0,
             weight_decay: 0.0,
+            nesterov: false,
         },
         ..config(1)
     };
-    let error = fit(
-        &run(NetKind::Cnn, nan, &train, &test, &dir),
-        false,
-        &mut |_| {},
-    )
-    .unwrap_err();
+    let error = fit(&run(CNN, nan, &train, &test, &dir), false, &mut |_| {}).unwrap_err();
     assert!(matches!(error, TrainError::Settings(_)), "{error:?}");
     assert!(!dir.join("run.json").exists());
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A network from a file (two conv layers, LIF, pooling) with TET, AdamW, cosine annealing
+/// and gradient clipping: it learns, records each spiking layer's firing rate and every
+/// synaptic layer's operations, and a resumed run ends exactly where an uninterrupted one
+/// does.
+#[test]
+fn a_network_from_a_file_trains_resumes_and_records_its_layers() {
+    let (train, test) = (blobs(48, 7), blobs(16, 8));
+    let settings = TrainConfig {
+        optimizer: OptimizerSpec::AdamW {
+            lr: 0.01,
+            weight_decay: 0.01,
+        },
+        schedule: Schedule::Cosine {
+            t_max: 3,
+            min_lr: 0.001,
+        },
+        clip_grad_norm: Some(1.0),
+        loss: LossKind::Tet {
+            lambda: 1e-3,
+            phi: 1.0,
+        },
+        ..config(3)
+    };
+    let model = "two-conv-lif";
+    let whole = scratch("file-whole");
+    let straight = fit(
+        &run(model, settings, &train, &test, &whole),
+        false,
+        &mut |_| {},
+    )
+    .unwrap();
+    let last = straight.epochs.last().unwrap();
+    assert!(
+        last.test.loss < straight.initial_test.loss,
+        "test loss did not fall: {} → {}",
+        straight.initial_test.loss,
+        last.test.loss
+    );
+    let lrs: Vec<f64> = straight.epochs.iter().map(|e| e.lr).collect();
+    assert_eq!(lrs[0], 0.01);
+    assert!(
+        lrs[1] < lrs[0] && lrs[2] < lrs[1],
+        "cosine schedule: {lrs:?}"
+    );
+    let names: Vec<&str> = last.test.layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["layers.2", "layers.5"]);
+    assert!(
+        last.test
+            .layers
+            .iter()
+            .all(|l| (0.0..1.0).contains(&l.rate))
+    );
+    let ops = straight.ops.as_ref().unwrap();
+    let op_layers: Vec<&str> = ops.layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(op_layers, ["layers.0", "layers.4", "layers.8"]);
+    assert!(ops.macs > 0.0 && ops.acs > 0.0);
+    assert_eq!(straight.model.network, network(model));
+
+    let parts = scratch("file-parts");
+    let first = TrainConfig {
+        epochs: 1,
+        schedule: settings.schedule,
+        ..settings
+    };
+    fit(
+        &run(model, first, &train, &test, &parts),
+        false,
+        &mut |_| {},
+    )
+    .unwrap();
+    let resumed = fit(
+        &run(model, settings, &train, &test, &parts),
+        true,
+        &mut |_| {},
+    )
+    .unwrap();
+    let strip = |record: &RunRecord| -> Vec<_> {
+        record
+            .epochs
+            .iter()
+            .map(|e| (e.train_loss, e.test.clone(), e.lr))
+            .collect()
+    };
+    assert_eq!(strip(&straight), strip(&resumed));
+    assert!(parameters(model, &whole) == parameters(model, &parts));
+    std::fs::remove_dir_all(whole).unwrap();
+    std::fs::remove_dir_all(parts).unwrap();
 }

@@ -8,8 +8,8 @@ use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 use serde::Serialize;
-use snn::bench::{SEED_BATCH_SHAPE, seed_batch, seed_nets};
-use snn::model::{Classifier, DeepSnnConfig};
+use snn::bench::{SEED_BATCH_SHAPE, deep_snn, seed_batch, seed_nets};
+use snn::network::Classifier;
 use snn::train::{TrainConfig, median, train_step};
 
 use super::bench::write_json_atomically;
@@ -78,18 +78,14 @@ pub fn run(args: &SeedArgs) -> Result<()> {
             .is_none_or(|m| m.eq_ignore_ascii_case(name))
     };
     let mut results = Vec::new();
-    for (name, net) in seed_nets() {
+    let [_, _, channels, h, w] = SEED_BATCH_SHAPE;
+    let nets = seed_nets().into_iter().chain([("DeepSNN", deep_snn())]);
+    for (name, net) in nets {
         if wanted(name) {
             let start = Start::now();
-            let model = net.init(0, &device)?;
+            let model = net.init([channels, h, w], 10, 0, &device)?;
             results.push(measure(name, model, start, args, &device, &config)?);
         }
-    }
-    let name = "DeepSNN";
-    if wanted(name) {
-        let start = Start::now();
-        let model = DeepSnnConfig::three_blocks(10, (32, 32)).init(0, &device)?;
-        results.push(measure(name, model, start, args, &device, &config)?);
     }
     anyhow::ensure!(!results.is_empty(), "--model must be SNN, CNN or DeepSNN");
     let record = SeedRecord {
@@ -132,7 +128,7 @@ fn measure<M: Classifier>(
     for step in 0..args.warmup + args.batches {
         let batch = seed_batch(device);
         let begin = Instant::now();
-        model = train_step(model, &mut optimizer, config, batch)?.model;
+        model = train_step(model, &mut optimizer, config, config.optimizer.lr(), batch)?.model;
         // A GPU runs the backward pass and the update after `train_step` returns: wait for them.
         device
             .sync()

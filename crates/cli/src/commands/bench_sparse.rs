@@ -69,8 +69,9 @@ pub fn run(args: &SparseArgs) -> Result<()> {
         "--densities must lie in [0, 1]"
     );
     let (device, device_name) = args.device.device()?;
-    let (_, config) = seed_nets()[0];
-    let net = config.init(0, &device)?;
+    let [(_, config), _] = seed_nets();
+    let [_, _, channels, h, w] = SEED_BATCH_SHAPE;
+    let net = config.init([channels, h, w], 10, 0, &device)?;
     let engine = SparseSeedSnn::new(&net)?;
     let [t, n, ..] = SEED_BATCH_SHAPE;
     println!(

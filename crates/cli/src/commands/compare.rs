@@ -1,73 +1,97 @@
-//! `spikeforge compare`: the seed experiment — the SNN and the CNN trained on the same data
-//! and split, compared on accuracy, speed, activity, synaptic operations and energy.
+//! `spikeforge compare`: networks trained on the same data and split — by default the seed
+//! experiment's SNN and CNN — compared on accuracy, speed, activity, synaptic operations and
+//! energy.
 
-use anyhow::Result;
+use anyhow::{Result, ensure};
 use clap::Args;
 use serde::Serialize;
-use snn::model::NetKind;
 use snn::train::{RunRecord, TrainError};
 
 use super::data::prepare_data;
+use super::model::ModelSource;
 use super::report;
-use super::train::{ExperimentArgs, kind_label, kind_name, train_one};
+use super::train::{ExperimentArgs, train_one};
 
 /// Options of `spikeforge compare`.
 #[derive(Debug, Args)]
 pub struct CompareArgs {
+    /// The networks, comma-separated: presets or network files; each is compared with the
+    /// last.
+    #[arg(long, value_delimiter = ',', default_value = "seed-snn,seed-cnn")]
+    models: Vec<String>,
     #[command(flatten)]
     experiment: ExperimentArgs,
 }
 
-/// `compare.json`: both runs (or why one stopped) and their ratios.
+/// `compare.json`: every run (or why it stopped) and the ratios against the last.
 #[derive(Debug, Serialize)]
 struct Comparison<'a> {
-    snn: Option<&'a RunRecord>,
-    cnn: Option<&'a RunRecord>,
-    /// Why the SNN's training stopped, if it diverged.
-    snn_error: Option<String>,
-    /// Why the CNN's training stopped, if it diverged.
-    cnn_error: Option<String>,
-    /// The ratios, when both finished.
-    ratios: Option<Ratios>,
+    runs: Vec<Outcome<'a>>,
+    /// Each finished network against the last one, when that finished.
+    ratios: Vec<Ratios>,
 }
 
-/// SNN against CNN.
+#[derive(Debug, Serialize)]
+struct Outcome<'a> {
+    model: &'a str,
+    record: Option<&'a RunRecord>,
+    /// Why its training stopped, if it diverged.
+    error: Option<String>,
+}
+
+/// One network against the reference (the last).
 #[derive(Debug, Serialize)]
 struct Ratios {
-    /// SNN best test accuracy minus the CNN's, in points.
+    model: String,
+    reference: String,
+    /// Best test accuracy minus the reference's, in points.
     accuracy_difference_points: f64,
-    /// SNN training time per batch over the CNN's.
-    snn_over_cnn_time_per_batch: f64,
-    /// SNN training samples per second over the CNN's.
-    snn_over_cnn_samples_per_second: f64,
-    /// SNN energy estimate per sample over the CNN's.
-    snn_over_cnn_energy_per_sample: f64,
+    /// Training time per batch over the reference's.
+    time_per_batch_ratio: f64,
+    /// Training samples per second over the reference's.
+    samples_per_second_ratio: f64,
+    /// Energy estimate per sample over the reference's.
+    energy_per_sample_ratio: f64,
 }
 
 impl Ratios {
-    fn new(snn: &RunRecord, cnn: &RunRecord) -> Self {
+    fn new((model, run): (&str, &RunRecord), (reference, base): (&str, &RunRecord)) -> Self {
         let energy = |r: &RunRecord| r.ops.as_ref().map_or(f64::NAN, |o| o.energy_nj);
         Self {
-            accuracy_difference_points: 100.0 * (snn.best_test_accuracy - cnn.best_test_accuracy),
-            snn_over_cnn_time_per_batch: snn.seconds_per_100_batches()
-                / cnn.seconds_per_100_batches(),
-            snn_over_cnn_samples_per_second: snn.samples_per_second() / cnn.samples_per_second(),
-            snn_over_cnn_energy_per_sample: energy(snn) / energy(cnn),
+            model: model.to_string(),
+            reference: reference.to_string(),
+            accuracy_difference_points: 100.0 * (run.best_test_accuracy - base.best_test_accuracy),
+            time_per_batch_ratio: run.seconds_per_100_batches() / base.seconds_per_100_batches(),
+            samples_per_second_ratio: run.samples_per_second() / base.samples_per_second(),
+            energy_per_sample_ratio: energy(run) / energy(base),
         }
     }
 }
 
-/// Runs `spikeforge compare`. A network whose training diverges is reported and the other
-/// still trains; any other error stops the command.
+/// Runs `spikeforge compare`. A network whose training diverges is reported and the others
+/// still train; any other error stops the command.
 pub fn run(args: &CompareArgs) -> Result<()> {
     let experiment = &args.experiment;
     experiment.validate()?;
+    let sources = args
+        .models
+        .iter()
+        .map(|model| ModelSource::find(model))
+        .collect::<Result<Vec<_>>>()?;
+    let mut names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    ensure!(
+        names.len() == sources.len() && sources.len() >= 2,
+        "--models needs at least two different networks, got {:?}",
+        args.models
+    );
     let prepared = prepare_data(&experiment.data, experiment.seed)?;
     let dir = experiment.out_dir(format!("compare-{}-seed{}", prepared.name, experiment.seed));
     let mut outcomes = Vec::new();
-    for kind in [NetKind::Snn, NetKind::Cnn] {
-        let label = kind_label(kind);
-        match train_one(experiment, kind, &prepared, &dir.join(kind_name(kind))) {
+    for source in &sources {
+        let label = source.name.as_str();
+        match train_one(experiment, (source, false), &prepared, &dir.join(label)) {
             Ok(record) => outcomes.push((label, Ok(record))),
             Err(error) if diverged(&error) => {
                 eprintln!("{label}: {error:#}");
@@ -80,29 +104,47 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         .iter()
         .filter_map(|(name, outcome)| outcome.as_ref().ok().map(|r| (*name, r)))
         .collect();
-    anyhow::ensure!(!finished.is_empty(), "both networks' training diverged");
+    ensure!(!finished.is_empty(), "every network's training diverged");
     report::print_table(&finished);
-    let record = |i: usize| outcomes[i].1.as_ref().ok();
-    let error = |i: usize| outcomes[i].1.as_ref().err().cloned();
-    let comparison = Comparison {
-        snn: record(0),
-        cnn: record(1),
-        snn_error: error(0),
-        cnn_error: error(1),
-        ratios: record(0)
-            .zip(record(1))
-            .map(|(snn, cnn)| Ratios::new(snn, cnn)),
+    let reference = outcomes
+        .last()
+        .and_then(|(name, outcome)| outcome.as_ref().ok().map(|r| (*name, r)));
+    let ratios: Vec<Ratios> = match reference {
+        Some(reference) => finished[..finished.len() - 1]
+            .iter()
+            .map(|&run| Ratios::new(run, reference))
+            .collect(),
+        None => Vec::new(),
     };
-    match &comparison.ratios {
-        Some(ratios) => println!(
-            "SNN − CNN accuracy: {:+.2} points; the SNN takes {:.2}× the CNN's time per batch \
-             (same samples, same batch size); estimated energy per sample SNN/CNN: {:.2}×",
-            ratios.accuracy_difference_points,
-            ratios.snn_over_cnn_time_per_batch,
-            ratios.snn_over_cnn_energy_per_sample
-        ),
-        None => println!("no comparison: a network's training diverged (see above)"),
+    for r in &ratios {
+        println!(
+            "{} − {} accuracy: {:+.2} points; the {} takes {:.2}× the {}'s time per batch \
+             (same samples, same batch size); estimated energy per sample {}/{}: {:.2}×",
+            r.model,
+            r.reference,
+            r.accuracy_difference_points,
+            r.model,
+            r.time_per_batch_ratio,
+            r.reference,
+            r.model,
+            r.reference,
+            r.energy_per_sample_ratio
+        );
     }
+    if reference.is_none() {
+        println!("no ratios: the reference network's training diverged (see above)");
+    }
+    let comparison = Comparison {
+        runs: outcomes
+            .iter()
+            .map(|(model, outcome)| Outcome {
+                model,
+                record: outcome.as_ref().ok(),
+                error: outcome.as_ref().err().cloned(),
+            })
+            .collect(),
+        ratios,
+    };
     let json = serde_json::to_vec_pretty(&comparison)?;
     events::formats::write_atomically(&dir.join("compare.json"), &json)?;
     report::plot_runs(&dir, &finished);

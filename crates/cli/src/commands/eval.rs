@@ -9,7 +9,7 @@ use burn::tensor::{Device, Tensor};
 use clap::{Args, ValueEnum};
 use events::cache::{FrameCache, Part};
 use serde::Serialize;
-use snn::model::SeedNet;
+use snn::network::Network;
 use snn::sparse::SparseSeedSnn;
 use snn::train::data::{CachePart, FrameSource, Subset, batch};
 use snn::train::{BEST_CHECKPOINT, LAST_CHECKPOINT, RunRecord, load_checkpoint_model, median};
@@ -21,13 +21,14 @@ use super::report::load_record;
 /// Options of `spikeforge eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// A run folder written by `spikeforge train` (or one of `compare`'s `snn`, `cnn`).
+    /// A run folder written by `spikeforge train` (or one of a `compare` folder's runs).
     run: PathBuf,
     /// Which checkpoint to evaluate.
     #[arg(long, value_enum, default_value_t = Which::Best)]
     checkpoint: Which,
-    /// Also run the SNN event-driven (work per input event and per spike, no multiplications
-    /// for binary inputs) and compare its speed and outputs with the dense pass.
+    /// Also run the network event-driven (work per input event and per spike, no
+    /// multiplications for binary inputs; networks of the seed SNN's shape) and compare its
+    /// speed and outputs with the dense pass.
     #[arg(long)]
     sparse: bool,
     /// Samples per batch.
@@ -118,7 +119,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         Which::Last => LAST_CHECKPOINT,
     });
     let (device, device_name) = args.device.device()?;
-    let skeleton = record.model.config().init(0, &device)?;
+    let skeleton = record.model.init(0, &device)?;
     let (net, _) = load_checkpoint_model(skeleton, &checkpoint)?;
     let test = test_batches(&record, args.batch, &device)?;
     println!(
@@ -255,7 +256,7 @@ fn path_result(scores: &[f32], seconds: f64, test: &TestBatches, classes: usize)
 }
 
 fn compare_sparse(
-    net: &SeedNet,
+    net: &Network,
     test: &TestBatches,
     repeats: usize,
     dense_scores: &[f32],

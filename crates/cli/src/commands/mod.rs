@@ -9,6 +9,8 @@ pub mod data;
 pub mod device;
 pub mod emulate;
 pub mod eval;
+pub mod model;
+pub mod models;
 pub mod prepare;
 pub mod report;
 pub mod train;

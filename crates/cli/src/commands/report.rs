@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use snn::model::NetKind;
 use snn::train::{EpochMetrics, RunRecord};
 
 use crate::plots::{Series, YScale, bar_chart, line_chart};
@@ -13,7 +12,7 @@ use crate::plots::{Series, YScale, bar_chart, line_chart};
 /// Options of `spikeforge report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Run folders written by `train`, or `compare` folders (their `snn` and `cnn` runs).
+    /// Run folders written by `train`, or `compare` folders (the runs in them).
     #[arg(required = true)]
     runs: Vec<PathBuf>,
     /// Where the plots go (default: the folder given, when only one is).
@@ -48,19 +47,33 @@ pub fn run(args: &ReportArgs) -> Result<()> {
 }
 
 /// The run folders at `path`: itself if it holds `run.json`, else the runs of a `compare`
-/// folder.
+/// folder (its sub-folders holding `run.json`, in the order `compare.json` lists them).
 fn run_folders(path: &Path) -> Result<Vec<PathBuf>> {
     if path.join("run.json").is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let runs: Vec<PathBuf> = ["snn", "cnn"]
-        .iter()
-        .map(|name| path.join(name))
-        .filter(|dir| dir.join("run.json").is_file())
-        .collect();
+    let listed: Vec<String> = std::fs::read(path.join("compare.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|json| {
+            json["runs"].as_array().map(|runs| {
+                runs.iter()
+                    .filter_map(|run| run["model"].as_str().map(str::to_string))
+                    .collect()
+            })
+        })
+        .unwrap_or_default();
+    let mut runs: Vec<PathBuf> = listed.iter().map(|name| path.join(name)).collect();
+    if runs.is_empty()
+        && let Ok(entries) = std::fs::read_dir(path)
+    {
+        runs = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        runs.sort();
+    }
+    runs.retain(|dir| dir.join("run.json").is_file());
     if runs.is_empty() {
         bail!(
-            "{}: neither a run folder (run.json) nor a compare folder (snn/run.json, cnn/run.json)",
+            "{}: neither a run folder (run.json) nor a compare folder (runs in sub-folders)",
             path.display()
         );
     }
@@ -70,22 +83,18 @@ fn run_folders(path: &Path) -> Result<Vec<PathBuf>> {
 /// The run record in `dir/run.json`.
 pub fn load_record(dir: &Path) -> Result<RunRecord> {
     let path = dir.join("run.json");
-    let bytes =
-        std::fs::read(&path).with_context(|| format!("{}: not a run folder", path.display()))?;
-    serde_json::from_slice(&bytes)
+    std::fs::metadata(&path).with_context(|| format!("{}: not a run folder", path.display()))?;
+    RunRecord::read(&path)
         .with_context(|| format!("{}: not a spikeforge run record", path.display()))
 }
 
-/// A short label per folder: its name (a `compare` folder's `snn` and `cnn` as `SNN`, `CNN`),
-/// or its last two path components where names repeat (the `snn` of two `compare` folders).
+/// A short label per folder: its name, or its last two path components where names repeat
+/// (the `seed-snn` of two `compare` folders).
 fn labels(folders: &[PathBuf]) -> Vec<String> {
     let name = |dir: &Path, parts: usize| {
         let components: Vec<String> = dir
             .components()
-            .map(|c| match c.as_os_str().to_string_lossy().into_owned() {
-                net if net == "snn" || net == "cnn" => net.to_uppercase(),
-                other => other,
-            })
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect();
         components[components.len().saturating_sub(parts)..].join("/")
     };
@@ -100,8 +109,8 @@ fn labels(folders: &[PathBuf]) -> Vec<String> {
     }
 }
 
-/// One line per finished epoch of a network of `kind`, shown as `label`.
-pub fn print_epoch(label: &str, kind: NetKind, epochs: usize, m: &EpochMetrics) {
+/// One line per finished epoch of a network (`spiking` or not), shown as `label`.
+pub fn print_epoch(label: &str, spiking: bool, epochs: usize, m: &EpochMetrics) {
     println!(
         "{label} epoch {}/{epochs}: train loss {:.4} acc {:.2} % | test loss {:.4} acc {:.2} % \
          (best {:.2} %) | {} {:.4} | {:.2} s/100 batches, {:.0} samples/s",
@@ -111,9 +120,10 @@ pub fn print_epoch(label: &str, kind: NetKind, epochs: usize, m: &EpochMetrics) 
         m.test.loss,
         100.0 * m.test.accuracy,
         100.0 * m.best_test_accuracy,
-        match kind {
-            NetKind::Snn => "firing rate",
-            NetKind::Cnn => "ReLU non-zero",
+        if spiking {
+            "firing rate"
+        } else {
+            "ReLU non-zero"
         },
         m.test.hidden_activity,
         m.seconds_per_100_batches,
@@ -121,18 +131,27 @@ pub fn print_epoch(label: &str, kind: NetKind, epochs: usize, m: &EpochMetrics) 
     );
 }
 
-/// The hidden layer's name and activity at the best epoch.
+/// The best epoch's metrics.
+fn best_epoch(record: &RunRecord) -> Option<&EpochMetrics> {
+    record.epochs.iter().find(|e| e.epoch == record.best_epoch)
+}
+
+/// What the hidden layers' activity is (`sn firing rate`, `relu non-zero share`, or for
+/// several layers `firing rate (4 layers)`) and its value at the best epoch.
 fn best_activity(record: &RunRecord) -> (String, f64) {
-    let layer = match record.model.kind {
-        NetKind::Snn => "if1 firing rate",
-        NetKind::Cnn => "relu1 non-zero share",
+    let Some(epoch) = best_epoch(record) else {
+        return ("activity".to_string(), f64::NAN);
     };
-    let activity = record
-        .epochs
-        .iter()
-        .find(|e| e.epoch == record.best_epoch)
-        .map_or(f64::NAN, |e| e.test.hidden_activity);
-    (layer.to_string(), activity)
+    let what = if record.model.is_spiking() {
+        "firing rate"
+    } else {
+        "non-zero share"
+    };
+    let layer = match epoch.test.layers.as_slice() {
+        [one] => format!("{} {what}", one.name),
+        layers => format!("{what} ({} layers)", layers.len()),
+    };
+    (layer, epoch.test.hidden_activity)
 }
 
 /// The seed experiment's table: best accuracy, speed, activity, operations and energy.
@@ -203,11 +222,26 @@ pub fn plot_runs(dir: &Path, runs: &[(&str, &RunRecord)]) {
         loss.push(train_loss);
         loss.push(test_loss);
     }
+    // Every measured layer of every run at its best epoch.
     let bars: Vec<(String, f64)> = runs
         .iter()
-        .map(|(name, record)| {
-            let (layer, activity) = best_activity(record);
-            (format!("{name} {layer}"), activity)
+        .flat_map(|(name, record)| {
+            best_epoch(record)
+                .map(|e| e.test.layers.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |layer| (format!("{name} {}", layer.name), layer.rate))
+        })
+        .collect();
+    // The energy estimate of every synaptic layer of every run.
+    let energy: Vec<(String, f64)> = runs
+        .iter()
+        .flat_map(|(name, record)| {
+            record
+                .ops
+                .iter()
+                .flat_map(|ops| ops.layers.iter())
+                .map(move |layer| (format!("{name} {}", layer.name), layer.energy_nj()))
         })
         .collect();
     let results = [
@@ -235,9 +269,18 @@ pub fn plot_runs(dir: &Path, runs: &[(&str, &RunRecord)]) {
             "firing_rate.png",
             bar_chart(
                 &dir.join("firing_rate.png"),
-                "Hidden-layer activity at the best epoch (test set)",
+                "Activity per layer at the best epoch (test set)",
                 "share of outputs active per step",
                 &bars,
+            ),
+        ),
+        (
+            "energy.png",
+            bar_chart(
+                &dir.join("energy.png"),
+                "Estimated energy per sample and layer at the best epoch",
+                "nJ per sample (4.6 pJ/MAC, 0.9 pJ/AC)",
+                &energy,
             ),
         ),
     ];

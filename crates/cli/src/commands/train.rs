@@ -1,5 +1,5 @@
-//! `spikeforge train`: one seed network on a dataset, with progress, a run record,
-//! checkpoints and plots.
+//! `spikeforge train`: one network (a preset or a network file) on a dataset, with
+//! progress, a run record, checkpoints and plots.
 
 use std::path::{Path, PathBuf};
 
@@ -7,34 +7,26 @@ use anyhow::{Context, Result, anyhow, ensure};
 use clap::{Args, ValueEnum};
 use events::cache::Part;
 use indicatif::{ProgressBar, ProgressStyle};
-use snn::model::{CnnInput, NetKind, SeedNetConfig};
+use snn::nn::ModelName;
 use snn::train::data::{CachePart, FrameSource, Subset};
 use snn::train::{
-    DatasetSource, LossKind, OptimizerSpec, Progress, Run, RunRecord, TrainConfig, fit,
+    DatasetSource, LossKind, OptimizerSpec, Progress, Run, RunRecord, Schedule, TrainConfig, fit,
 };
-use snn::{NeuronConfig, Surrogate};
 
 use super::data::{DataArgs, PreparedData, prepare_data};
 use super::device::DeviceChoice;
+use super::model::{ModelSource, NetworkArgs};
 use super::report;
 
 /// Options of `spikeforge train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Which network to train.
-    #[arg(long, value_enum, default_value_t = ModelChoice::Snn)]
-    model: ModelChoice,
+    /// The network: a preset (`spikeforge models` lists them; `snn` and `cnn` are the seed
+    /// nets) or a network file (TOML).
+    #[arg(long, default_value = "seed-snn")]
+    model: String,
     #[command(flatten)]
     experiment: ExperimentArgs,
-}
-
-/// The seed networks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ModelChoice {
-    /// Conv → spiking neuron → Linear over T steps, output averaged over T.
-    Snn,
-    /// Conv → ReLU → Linear.
-    Cnn,
 }
 
 /// The options of an experiment, shared by `train` and `compare`.
@@ -42,25 +34,17 @@ pub enum ModelChoice {
 pub struct ExperimentArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// Convolution channels C.
-    #[arg(long, default_value_t = 32)]
-    pub channels: usize,
-    /// The SNN's neuron: SpikingJelly's `IFNode()` or `LIFNode(tau)`.
-    #[arg(long, value_enum, default_value_t = NeuronChoice::If)]
-    pub neuron: NeuronChoice,
-    /// LIF time constant.
-    #[arg(long, default_value_t = 2.0)]
-    pub tau: f32,
-    /// Surrogate gradient: `sigmoid` (α = 4, SpikingJelly's default) or `atan` (α = 2).
-    #[arg(long, value_enum, default_value_t = SurrogateChoice::Sigmoid)]
-    pub surrogate: SurrogateChoice,
-    /// What the CNN sees: the mean of the T frames, their sum, or each frame with the outputs
-    /// averaged.
-    #[arg(long, value_enum, default_value_t = CnnInputChoice::Mean)]
-    pub cnn_input: CnnInputChoice,
+    #[command(flatten)]
+    pub network: NetworkArgs,
     /// Loss against the labels.
     #[arg(long, value_enum, default_value_t = LossChoice::Mse)]
     pub loss: LossChoice,
+    /// TET's weight λ of the MSE term (`--loss tet`).
+    #[arg(long, default_value_t = 1e-3)]
+    pub tet_lambda: f64,
+    /// TET's constant φ the outputs are pulled towards (`--loss tet`).
+    #[arg(long, default_value_t = 1.0)]
+    pub tet_phi: f64,
     /// Optimiser.
     #[arg(long, value_enum, default_value_t = OptimizerChoice::Sgd)]
     pub optimizer: OptimizerChoice,
@@ -70,9 +54,28 @@ pub struct ExperimentArgs {
     /// SGD momentum.
     #[arg(long, default_value_t = 0.0)]
     pub momentum: f64,
-    /// L2 weight decay.
+    /// SGD with Nesterov momentum.
+    #[arg(long)]
+    pub nesterov: bool,
+    /// Weight decay (L2 for SGD and Adam, decoupled for AdamW).
     #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f64,
+    /// Learning-rate schedule, stepped per epoch: constant, cosine annealing over the
+    /// epochs (to `--min-lr`), or step decay (× `--gamma` every `--step-size` epochs).
+    #[arg(long, value_enum, default_value_t = ScheduleChoice::Constant)]
+    pub schedule: ScheduleChoice,
+    /// The cosine schedule's floor.
+    #[arg(long, default_value_t = 0.0)]
+    pub min_lr: f64,
+    /// Epochs between the step schedule's decays.
+    #[arg(long, default_value_t = 10)]
+    pub step_size: usize,
+    /// The step schedule's factor.
+    #[arg(long, default_value_t = 0.1)]
+    pub gamma: f64,
+    /// Clip the gradients to this global L2 norm before each step.
+    #[arg(long)]
+    pub clip_grad_norm: Option<f64>,
     /// Epochs.
     #[arg(long, default_value_t = 20)]
     pub epochs: usize,
@@ -99,35 +102,6 @@ pub struct ExperimentArgs {
     pub resume: bool,
 }
 
-/// Neuron models.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum NeuronChoice {
-    /// Integrate-and-fire.
-    If,
-    /// Leaky integrate-and-fire (`--tau`).
-    Lif,
-}
-
-/// Surrogate functions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SurrogateChoice {
-    /// Sigmoid, α = 4.
-    Sigmoid,
-    /// ATan, α = 2.
-    Atan,
-}
-
-/// The CNN's input rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CnnInputChoice {
-    /// One frame: the mean of the T frames (on the scale of the frames the SNN sees).
-    Mean,
-    /// One frame: the T frames summed.
-    Sum,
-    /// Each frame through the network, the outputs averaged over T.
-    PerFrame,
-}
-
 /// Losses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LossChoice {
@@ -135,28 +109,67 @@ pub enum LossChoice {
     Mse,
     /// Cross-entropy of the scores.
     Ce,
+    /// TET: cross-entropy at every step plus λ · MSE of the outputs against φ.
+    Tet,
 }
 
 /// Optimisers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OptimizerChoice {
-    /// SGD (`--lr`, `--momentum`, `--weight-decay`).
+    /// SGD (`--lr`, `--momentum`, `--nesterov`, `--weight-decay`).
     Sgd,
     /// Adam (`--lr`, `--weight-decay`).
     Adam,
+    /// AdamW (`--lr`, `--weight-decay`, decoupled).
+    Adamw,
+}
+
+/// Learning-rate schedules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleChoice {
+    /// The same learning rate throughout.
+    Constant,
+    /// Cosine annealing over `--epochs` epochs to `--min-lr`.
+    Cosine,
+    /// × `--gamma` every `--step-size` epochs.
+    Step,
 }
 
 impl ExperimentArgs {
     /// Checks every numeric option of the network and the training, before any data is read
     /// or any folder written (the data options: [`prepare_data`], first thing).
     pub fn validate(&self) -> Result<()> {
-        self.config()
-            .optimizer
+        let config = self.config();
+        config.optimizer.validate().map_err(|problem| {
+            anyhow!("{problem} (--lr, --momentum, --nesterov, --weight-decay)")
+        })?;
+        config
+            .schedule
             .validate()
-            .map_err(|problem| anyhow!("{problem} (--lr, --momentum, --weight-decay)"))?;
-        self.neuron().validate()?;
+            .map_err(|problem| anyhow!("{problem} (--schedule, --min-lr, --step-size, --gamma)"))?;
+        if let Some(norm) = self.clip_grad_norm {
+            ensure!(
+                norm.is_finite() && norm > 0.0,
+                "--clip-grad-norm must be finite and above 0, not {norm}"
+            );
+        }
+        if self.loss == LossChoice::Tet {
+            ensure!(
+                (0.0..=1.0).contains(&self.tet_lambda) && self.tet_phi.is_finite(),
+                "--tet-lambda must be in [0, 1] and --tet-phi finite"
+            );
+        }
+        // The neuron options' own ranges (how they combine with a network's neurons is
+        // checked once the network is known): a tau alone is checked as a LIF's.
+        let mut neuron = self.network.neuron_spec();
+        if neuron.model.is_none() && (neuron.tau.is_some() || neuron.decay_input.is_some()) {
+            neuron.model = Some(ModelName::Lif);
+        }
+        neuron
+            .config()
+            .map_err(|problem| anyhow!("{problem} (the neuron options)"))?;
         for (name, value) in [
-            ("--channels", self.channels),
+            ("--width", self.network.width.unwrap_or(1)),
             ("--epochs", self.epochs),
             ("--batch", self.batch),
             ("--train-samples", self.train_samples.unwrap_or(1)),
@@ -165,34 +178,6 @@ impl ExperimentArgs {
             ensure!(value >= 1, "{name} must be at least 1, not {value}");
         }
         Ok(())
-    }
-
-    /// The SNN's neuron.
-    fn neuron(&self) -> NeuronConfig {
-        let mut neuron = match self.neuron {
-            NeuronChoice::If => NeuronConfig::if_node(),
-            NeuronChoice::Lif => NeuronConfig::lif(self.tau),
-        };
-        neuron.surrogate = match self.surrogate {
-            SurrogateChoice::Sigmoid => Surrogate::sigmoid(),
-            SurrogateChoice::Atan => Surrogate::atan(),
-        };
-        neuron
-    }
-
-    /// The network of `kind` for the prepared data.
-    fn net(&self, kind: NetKind, prepared: &PreparedData) -> SeedNetConfig {
-        let manifest = &prepared.cache.manifest;
-        SeedNetConfig {
-            channels: self.channels,
-            neuron: self.neuron(),
-            cnn_input: match self.cnn_input {
-                CnnInputChoice::Mean => CnnInput::MeanOverTime,
-                CnnInputChoice::Sum => CnnInput::SumOverTime,
-                CnnInputChoice::PerFrame => CnnInput::PerFrameMean,
-            },
-            ..SeedNetConfig::seed(kind, manifest.split.classes.len(), manifest.settings().size)
-        }
     }
 
     /// The training loop's settings.
@@ -205,15 +190,36 @@ impl ExperimentArgs {
                     lr: self.lr,
                     momentum: self.momentum,
                     weight_decay: self.weight_decay,
+                    nesterov: self.nesterov,
                 },
                 OptimizerChoice::Adam => OptimizerSpec::Adam {
                     lr: self.lr,
                     weight_decay: self.weight_decay,
                 },
+                OptimizerChoice::Adamw => OptimizerSpec::AdamW {
+                    lr: self.lr,
+                    weight_decay: self.weight_decay,
+                },
             },
+            schedule: match self.schedule {
+                ScheduleChoice::Constant => Schedule::Constant,
+                ScheduleChoice::Cosine => Schedule::Cosine {
+                    t_max: self.epochs,
+                    min_lr: self.min_lr,
+                },
+                ScheduleChoice::Step => Schedule::Step {
+                    step: self.step_size,
+                    gamma: self.gamma,
+                },
+            },
+            clip_grad_norm: self.clip_grad_norm,
             loss: match self.loss {
                 LossChoice::Mse => LossKind::Mse,
                 LossChoice::Ce => LossKind::CrossEntropy,
+                LossChoice::Tet => LossKind::Tet {
+                    lambda: self.tet_lambda,
+                    phi: self.tet_phi,
+                },
             },
             seed: self.seed,
         }
@@ -231,43 +237,31 @@ impl ExperimentArgs {
 pub fn run(args: &TrainArgs) -> Result<()> {
     let experiment = &args.experiment;
     experiment.validate()?;
+    let source = ModelSource::find(&args.model)?;
     let prepared = prepare_data(&experiment.data, experiment.seed)?;
-    let kind = match args.model {
-        ModelChoice::Snn => NetKind::Snn,
-        ModelChoice::Cnn => NetKind::Cnn,
-    };
-    let name = kind_name(kind);
-    let dir = experiment.out_dir(format!("{}-{name}-seed{}", prepared.name, experiment.seed));
-    let record = train_one(experiment, kind, &prepared, &dir)?;
-    report::print_table(&[(kind_label(kind), &record)]);
-    report::plot_runs(&dir, &[(kind_label(kind), &record)]);
+    let dir = experiment.out_dir(format!(
+        "{}-{}-seed{}",
+        prepared.name, source.name, experiment.seed
+    ));
+    let record = train_one(experiment, (&source, true), &prepared, &dir)?;
+    report::print_table(&[(source.name.as_str(), &record)]);
+    report::plot_runs(&dir, &[(source.name.as_str(), &record)]);
     println!("run record: {}", dir.join("run.json").display());
     Ok(())
 }
 
-/// `snn` or `cnn`.
-pub fn kind_name(kind: NetKind) -> &'static str {
-    match kind {
-        NetKind::Snn => "snn",
-        NetKind::Cnn => "cnn",
-    }
-}
-
-/// `SNN` or `CNN`, as tables and plots name the networks.
-pub fn kind_label(kind: NetKind) -> &'static str {
-    match kind {
-        NetKind::Snn => "SNN",
-        NetKind::Cnn => "CNN",
-    }
-}
-
-/// Trains one network of `kind` on the prepared data into `dir`, showing progress.
+/// Trains the network of `source` on the prepared data into `dir`, showing progress
+/// (`alone`: the command's only network, see [`NetworkArgs::network`]).
 pub fn train_one(
     args: &ExperimentArgs,
-    kind: NetKind,
+    (source, alone): (&ModelSource, bool),
     prepared: &PreparedData,
     dir: &Path,
 ) -> Result<RunRecord> {
+    let manifest = &prepared.cache.manifest;
+    let network = args
+        .network
+        .network(source, manifest.split.classes.len(), alone)?;
     let (device, device_name) = args.device.device()?;
     let train_part = CachePart::new(&prepared.cache, Part::Train);
     let test_part = CachePart::new(&prepared.cache, Part::Test);
@@ -279,9 +273,8 @@ pub fn train_one(
         .map(|n| Subset::random(&test_part, n, args.seed));
     let train: &dyn FrameSource = train_subset.as_ref().map_or(&train_part, |s| s);
     let test: &dyn FrameSource = test_subset.as_ref().map_or(&test_part, |s| s);
-    let manifest = &prepared.cache.manifest;
     let run = Run {
-        net: args.net(kind, prepared),
+        network,
         config: args.config(),
         dataset: DatasetSource {
             name: prepared.name.to_string(),
@@ -296,7 +289,8 @@ pub fn train_one(
         device,
         device_name,
     };
-    let label = kind_label(kind);
+    let label = source.name.as_str();
+    let spiking = run.network.is_spiking();
     println!(
         "{label}: {} training and {} test samples of {:?}, {} epochs, batch {}, {:?}, {:?}, on {} → {}",
         train.len(),
@@ -328,7 +322,7 @@ pub fn train_one(
         Progress::Evaluating => bar.set_message("evaluating"),
         Progress::EpochEnd(metrics) => {
             bar.finish_and_clear();
-            report::print_epoch(label, kind, epochs, metrics);
+            report::print_epoch(label, spiking, epochs, metrics);
         }
     })
     .with_context(|| format!("training the {label} in {}", dir.display()))?;

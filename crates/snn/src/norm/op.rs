@@ -85,14 +85,22 @@ impl Sizes {
     }
 }
 
-/// Per channel: the mean and biased variance (summed in `f64`), then the output.
-fn forward(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, epsilon: f64) -> FlexTensor {
+/// Per channel: the mean and biased variance (summed in `f64`), then the output; also
+/// returns the statistics in `f64`, for the backward pass (their `f32` roundings would shift
+/// every `x − mean` by up to an ulp of the mean, which a channel with a large mean and a
+/// small spread turns into a visible error of `Σ dy·x̂`).
+fn forward(
+    x: &FlexTensor,
+    gamma: &FlexTensor,
+    beta: &FlexTensor,
+    epsilon: f64,
+) -> (FlexTensor, Vec<(f64, f64)>) {
     let sizes = Sizes::of(x);
     let (x, gamma, beta) = (contiguous(x), contiguous(gamma), contiguous(beta));
     let (x, gamma, beta) = (f32_slice(&x), f32_slice(&gamma), f32_slice(&beta));
     let mut flat = vec![0.0f32; sizes.len() + 2 * sizes.channels];
     let (out, stats) = flat.split_at_mut(sizes.len());
-    let computed: Vec<(f32, f32)> = sizes
+    let computed: Vec<(f64, f64)> = sizes
         .per_channel(out)
         .into_par_iter()
         .enumerate()
@@ -112,14 +120,15 @@ fn forward(x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, epsilon: f64) 
                     .zip(x)
                     .for_each(|(o, &v)| *o = v * scale + shift);
             }
-            (mean as f32, variance as f32)
+            (mean, variance)
         })
         .collect();
     let (means, variances) = stats.split_at_mut(sizes.channels);
-    for ((mean, variance), (m, v)) in means.iter_mut().zip(variances.iter_mut()).zip(computed) {
-        (*mean, *variance) = (m, v);
+    for ((mean, variance), &(m, v)) in means.iter_mut().zip(variances.iter_mut()).zip(&computed) {
+        (*mean, *variance) = (m as f32, v as f32);
     }
-    flex_tensor(flat, Shape::new([sizes.len() + 2 * sizes.channels]))
+    let out = flex_tensor(flat, Shape::new([sizes.len() + 2 * sizes.channels]));
+    (out, computed)
 }
 
 impl NormOps for Flex {
@@ -129,16 +138,16 @@ impl NormOps for Flex {
         beta: FlexTensor,
         epsilon: f64,
     ) -> FlexTensor {
-        forward(&x, &gamma, &beta, epsilon)
+        forward(&x, &gamma, &beta, epsilon).0
     }
 }
 
-/// What the backward pass keeps: the input, γ, ε and the statistics (from the output).
+/// What the backward pass keeps: the input, γ, ε and the `f64` mean and variance per channel.
 #[derive(Debug, Clone)]
 struct Saved {
     x: FlexTensor,
     gamma: FlexTensor,
-    stats: Vec<f32>,
+    stats: Vec<(f64, f64)>,
     epsilon: f64,
 }
 
@@ -163,17 +172,14 @@ impl Backward<Flex, 3> for NormBackward {
         let (x, gamma) = (f32_slice(&x), f32_slice(&gamma));
         // Only the output part carries a gradient: the statistics are returned detached.
         let dy = &f32_slice(&grad)[..sizes.len()];
-        let (means, variances) = stats.split_at(sizes.channels);
         let mut grad_x = vec![0.0f32; sizes.len()];
         let sums: Vec<(f32, f32)> = sizes
             .per_channel(&mut grad_x)
             .into_par_iter()
             .enumerate()
             .map(|(c, grad_x)| {
-                let (mean, inv_std) = (
-                    f64::from(means[c]),
-                    1.0 / (f64::from(variances[c]) + epsilon).sqrt(),
-                );
+                let (mean, variance) = stats[c];
+                let inv_std = 1.0 / (variance + epsilon).sqrt();
                 // Σ dy and Σ dy·x̂, x̂ = (x − mean)/σ.
                 let (mut sum_dy, mut sum_dy_xhat) = (0.0f64, 0.0f64);
                 for (dy, x) in sizes.pieces(dy, c).zip(sizes.pieces(x, c)) {
@@ -221,15 +227,13 @@ impl<C: CheckpointStrategy> NormOps for Autodiff<Flex, C> {
         beta: FloatTensor<Self>,
         epsilon: f64,
     ) -> FloatTensor<Self> {
-        let out = forward(x.primitive(), gamma.primitive(), beta.primitive(), epsilon);
+        let (out, stats) = forward(x.primitive(), gamma.primitive(), beta.primitive(), epsilon);
         match NormBackward
             .prepare::<C>([x.node(), gamma.node(), beta.node()])
             .compute_bound()
             .stateful()
         {
             OpsKind::Tracked(prep) => {
-                let sizes = Sizes::of(x.primitive());
-                let stats = f32_slice(&out)[sizes.len()..].to_vec();
                 let saved = Saved {
                     x: x.primitive().clone(),
                     gamma: gamma.primitive().clone(),

@@ -10,14 +10,15 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Tensor};
 
 use super::checkpoint::{Checkpoint, STATE_OFFSET, SectionOffsets};
+use super::clip::clip_grad_norm;
 use super::data::{Batch, FrameSource, batch, epoch_order};
 use super::record::{
-    DatasetInfo, DatasetSource, EpochMetrics, Evaluation, ModelInfo, RUN_RECORD, RunRecord,
-    TrainConfig,
+    DatasetInfo, DatasetSource, EpochMetrics, Evaluation, LayerRate, ModelInfo, RECORD_VERSION,
+    RUN_RECORD, RunRecord, TrainConfig,
 };
 use super::{LossKind, TrainError};
-use crate::model::{Classifier, SeedNet, SeedNetConfig};
-use crate::ops::seed_net_ops;
+use crate::network::{Classifier, Network, NetworkConfig};
+use crate::ops::network_ops;
 
 /// A loss above this many times the untrained network's test loss (or 1, if larger) counts
 /// as exploded: the run stops instead of training on garbage.
@@ -30,8 +31,8 @@ pub const BEST_CHECKPOINT: &str = "best.ckpt";
 
 /// One training run: the network, the loop's settings, the data and where it all goes.
 pub struct Run<'a> {
-    /// The network to build.
-    pub net: SeedNetConfig,
+    /// The network to build (for the data's frame shape and classes).
+    pub network: NetworkConfig,
     /// The loop's settings.
     pub config: TrainConfig,
     /// Where the data comes from (the record adds the sample counts and shape).
@@ -85,12 +86,20 @@ pub fn fit(
     let dataset = check_data(run)?;
     let device = run.device.clone().autodiff();
     let last_path = run.dir.join(LAST_CHECKPOINT);
-    let fresh = run.net.init(run.config.seed, &device)?;
-    let parameters = fresh.num_params();
+    let [_, channels, height, width] = dataset.sample_shape;
+    let mut model_info = ModelInfo {
+        network: run.network.clone(),
+        input: [channels, height, width],
+        classes: dataset.source.classes.len(),
+        parameters: 0,
+    };
+    let fresh = model_info.init(run.config.seed, &device)?;
+    model_info.parameters = fresh.num_parameters();
     let mut record = RunRecord {
+        record_version: RECORD_VERSION,
         spikeforge_version: env!("CARGO_PKG_VERSION").to_string(),
         status: "running".to_string(),
-        model: ModelInfo::new(&run.net, parameters),
+        model: model_info,
         training: run.config,
         dataset,
         device: run.device_name.clone(),
@@ -99,6 +108,7 @@ pub fn fit(
             loss: f64::NAN,
             accuracy: f64::NAN,
             hidden_activity: f64::NAN,
+            layers: Vec::new(),
         },
         epochs: Vec::new(),
         best_test_accuracy: 0.0,
@@ -156,6 +166,7 @@ pub fn fit(
             run.test,
             run.config.batch_size,
             run.config.loss,
+            &run.device,
         )?;
         record.write(&run.dir)?;
         (fresh, run.config.optimizer.build())
@@ -163,11 +174,12 @@ pub fn fit(
 
     for epoch in record.epochs.len() + 1..=run.config.epochs {
         let started = Instant::now();
+        let lr = run.config.schedule.lr(run.config.optimizer.lr(), epoch - 1);
         let (next, train_loss, train_accuracy, batches) = train_epoch(
             run,
             model,
             &mut optimizer,
-            epoch,
+            (epoch, lr),
             &record.initial_test,
             &device,
             progress,
@@ -180,6 +192,7 @@ pub fn fit(
             run.test,
             run.config.batch_size,
             run.config.loss,
+            &run.device,
         )?;
         let limit = EXPLOSION_FACTOR * record.initial_test.loss.max(1.0);
         let healthy = test.loss.is_finite() && test.loss <= limit && parameters_finite(&model);
@@ -197,10 +210,10 @@ pub fn fit(
         if test.accuracy > record.best_test_accuracy || record.best_epoch == 0 {
             record.best_test_accuracy = test.accuracy;
             record.best_epoch = epoch;
-            record.ops = Some(seed_net_ops(
-                &run.net,
+            record.ops = Some(network_ops(
+                &model,
                 record.dataset.sample_shape[0],
-                test.hidden_activity,
+                &|name| test.rate_of(name),
             ));
             save(&model, None, &record, &run.dir.join(BEST_CHECKPOINT))?;
         }
@@ -211,6 +224,7 @@ pub fn fit(
             train_accuracy,
             test,
             best_test_accuracy: record.best_test_accuracy,
+            lr,
             train_seconds,
             wall_seconds: started.elapsed().as_secs_f64(),
             seconds_per_100_batches: 100.0 * train_seconds / batches as f64,
@@ -236,13 +250,13 @@ pub fn fit(
 /// One epoch of training; returns the model, mean loss, accuracy and batch count.
 fn train_epoch(
     run: &Run,
-    mut model: SeedNet,
+    mut model: Network,
     optimizer: &mut ModuleOptimizer,
-    epoch: usize,
+    (epoch, lr): (usize, f64),
     initial: &Evaluation,
     device: &Device,
     progress: &mut dyn FnMut(Progress),
-) -> Result<(SeedNet, f64, f64, usize), TrainError> {
+) -> Result<(Network, f64, f64, usize), TrainError> {
     let order = epoch_order(run.train.len(), run.config.seed, epoch - 1);
     let batches = order.len().div_ceil(run.config.batch_size);
     progress(Progress::EpochStart { epoch, batches });
@@ -253,6 +267,7 @@ fn train_epoch(
             model,
             optimizer,
             &run.config,
+            lr,
             batch(run.train, indices, device),
         )?;
         if !step.loss.is_finite()
@@ -313,7 +328,7 @@ fn parameters_finite<M: Module>(model: &M) -> bool {
 }
 
 /// What one training step did.
-pub struct Step<M = SeedNet> {
+pub struct Step<M = Network> {
     /// The network after the optimiser step.
     pub model: M,
     /// The batch's mean loss before the step.
@@ -322,49 +337,94 @@ pub struct Step<M = SeedNet> {
     pub correct: usize,
 }
 
-/// One training step on `batch`: forward, loss, backward, optimiser step.
+/// One training step on `batch` at learning rate `lr`: forward, loss, backward, gradient
+/// clipping (when set), optimiser step.
 pub fn train_step<M: Classifier>(
     model: M,
     optimizer: &mut ModuleOptimizer,
     config: &TrainConfig,
+    lr: f64,
     batch: Batch,
 ) -> Result<Step<M>, TrainError> {
-    let scores = model.scores(batch.frames)?;
-    let correct = count_correct(scores.clone(), &batch.labels);
-    let loss = config.loss.loss(scores, &batch.labels);
+    let (scores, loss) = if config.loss.needs_steps() {
+        let steps = model.step_scores(batch.frames)?;
+        let [_, n, classes] = steps.dims();
+        let scores = steps.clone().mean_dim(0).reshape([n, classes]);
+        (scores, config.loss.loss_steps(steps, &batch.labels))
+    } else {
+        let scores = model.scores(batch.frames)?;
+        (scores.clone(), config.loss.loss(scores, &batch.labels))
+    };
+    let correct = count_correct(scores, &batch.labels);
     let value = f64::from(loss.clone().into_scalar::<f32>());
-    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+    if let Some(max_norm) = config.clip_grad_norm {
+        clip_grad_norm(&model, &mut grads, max_norm);
+    }
     Ok(Step {
-        model: optimizer.step(config.optimizer.lr(), model, grads),
+        model: optimizer.step(lr, model, grads),
         loss: value,
         correct,
     })
 }
 
-/// Loss, accuracy and hidden-layer activity of `model` on all of `source`.
+/// Loss, accuracy and the activity of every spiking (or ReLU) layer of `model` on all of
+/// `source`, on `device`.
 pub fn evaluate(
-    model: &SeedNet,
+    model: &Network,
     source: &dyn FrameSource,
     batch_size: usize,
     loss: LossKind,
+    device: &Device,
 ) -> Result<Evaluation, TrainError> {
-    let device = model.conv.weight.val().device();
     let indices: Vec<usize> = (0..source.len()).collect();
-    let (mut loss_sum, mut correct, mut active, mut outputs) = (0.0, 0usize, 0.0, 0usize);
+    let mut loss_sum = 0.0;
+    let mut correct = 0usize;
+    // Per layer, in call order: name, active outputs, outputs.
+    let mut layers: Vec<(String, f64, usize)> = Vec::new();
     for chunk in indices.chunks(batch_size.max(1)) {
-        let batch = batch(source, chunk, &device);
-        let (scores, activity) = model.forward_with_activity(batch.frames)?;
-        correct += count_correct(scores.clone(), &batch.labels);
-        let value = f64::from(loss.loss(scores, &batch.labels).into_scalar::<f32>());
-        loss_sum += value * chunk.len() as f64;
-        active += activity.active();
-        outputs += activity.len();
+        let batch = batch(source, chunk, device);
+        let (scores, activity) = if loss.needs_steps() {
+            // TET's loss is on the outputs of every step; the activity from the same pass.
+            let (steps, activity) = model.forward_steps_with_activity(batch.frames)?;
+            let value = loss.loss_steps(steps.clone(), &batch.labels);
+            loss_sum += f64::from(value.into_scalar::<f32>()) * chunk.len() as f64;
+            let [_, n, classes] = steps.dims();
+            (steps.mean_dim(0).reshape([n, classes]), activity)
+        } else {
+            let (scores, activity) = model.forward_with_activity(batch.frames)?;
+            let value = loss.loss(scores.clone(), &batch.labels);
+            loss_sum += f64::from(value.into_scalar::<f32>()) * chunk.len() as f64;
+            (scores, activity)
+        };
+        correct += count_correct(scores, &batch.labels);
+        for (i, layer) in activity.iter().enumerate() {
+            if layers.len() <= i {
+                layers.push((layer.name.clone(), 0.0, 0));
+            }
+            layers[i].1 += layer.active();
+            layers[i].2 += layer.len();
+        }
     }
     let samples = source.len() as f64;
+    let (active, outputs) = layers
+        .iter()
+        .fold((0.0, 0usize), |(a, o), layer| (a + layer.1, o + layer.2));
     Ok(Evaluation {
         loss: loss_sum / samples,
         accuracy: correct as f64 / samples,
-        hidden_activity: active / outputs as f64,
+        hidden_activity: if outputs == 0 {
+            0.0
+        } else {
+            active / outputs as f64
+        },
+        layers: layers
+            .into_iter()
+            .map(|(name, active, outputs)| LayerRate {
+                name,
+                rate: active / outputs.max(1) as f64,
+            })
+            .collect(),
     })
 }
 
@@ -380,7 +440,7 @@ fn count_correct(scores: Tensor<2>, labels: &[usize]) -> usize {
 
 /// Saves `model` (and the optimiser, when given) with the record to `path`.
 fn save(
-    model: &SeedNet,
+    model: &Network,
     optimizer: Option<&ModuleOptimizer>,
     record: &RunRecord,
     path: &std::path::Path,
@@ -406,9 +466,9 @@ fn save(
 
 /// Loads a network saved by [`fit`] from the checkpoint at `path` into `model`.
 pub fn load_checkpoint_model(
-    model: SeedNet,
+    model: Network,
     path: &std::path::Path,
-) -> Result<(SeedNet, RunRecord), TrainError> {
+) -> Result<(Network, RunRecord), TrainError> {
     let (checkpoint, offsets) = Checkpoint::load_with_offsets(path)?;
     let record = run_record(&checkpoint, path)?;
     Ok((load_model(model, checkpoint.model, path, offsets)?, record))
@@ -416,6 +476,7 @@ pub fn load_checkpoint_model(
 
 /// The run record in a checkpoint's state, read from the file `path`.
 fn run_record(checkpoint: &Checkpoint, path: &std::path::Path) -> Result<RunRecord, TrainError> {
+    RunRecord::check_version(&checkpoint.state["record"], path)?;
     serde_json::from_value(checkpoint.state["record"].clone()).map_err(|e| TrainError::Checkpoint {
         path: path.to_path_buf(),
         offset: STATE_OFFSET,
@@ -424,11 +485,11 @@ fn run_record(checkpoint: &Checkpoint, path: &std::path::Path) -> Result<RunReco
 }
 
 fn load_model(
-    model: SeedNet,
+    model: Network,
     bytes: Vec<u8>,
     path: &std::path::Path,
     offsets: SectionOffsets,
-) -> Result<SeedNet, TrainError> {
+) -> Result<Network, TrainError> {
     let error = |e: String| TrainError::Checkpoint {
         path: path.to_path_buf(),
         offset: offsets.model,
@@ -447,22 +508,22 @@ fn load_model(
 /// The data's record, after checking that the sets are usable by the network.
 fn check_data(run: &Run) -> Result<DatasetInfo, TrainError> {
     let shape = run.train.sample_shape();
-    let (h, w) = run.net.frame_size;
+    let classes = run.dataset.classes.len();
     for (name, source) in [("training", run.train), ("test", run.test)] {
         if source.is_empty() {
             return Err(TrainError::Data(format!("the {name} set is empty")));
         }
-        if source.sample_shape() != shape || shape[1] != 2 || (shape[2], shape[3]) != (h, w) {
+        if source.sample_shape() != shape || shape.contains(&0) {
             return Err(TrainError::Data(format!(
-                "the {name} samples are {:?}; the network needs [T, 2, {h}, {w}] in both sets",
+                "the {name} samples are {:?}, the training samples {shape:?}: both sets need \
+                 one non-empty shape [T, C, H, W]",
                 source.sample_shape()
             )));
         }
-        if let Some(index) = (0..source.len()).find(|&i| source.label(i) >= run.net.classes) {
+        if let Some(index) = (0..source.len()).find(|&i| source.label(i) >= classes) {
             return Err(TrainError::Data(format!(
-                "{name} sample {index} has label {}, but the network has {} classes",
+                "{name} sample {index} has label {}, but the data has {classes} classes",
                 source.label(index),
-                run.net.classes
             )));
         }
     }
@@ -475,6 +536,17 @@ fn check_data(run: &Run) -> Result<DatasetInfo, TrainError> {
         .optimizer
         .validate()
         .map_err(TrainError::Settings)?;
+    run.config
+        .schedule
+        .validate()
+        .map_err(TrainError::Settings)?;
+    if let Some(norm) = run.config.clip_grad_norm
+        && !(norm.is_finite() && norm > 0.0)
+    {
+        return Err(TrainError::Settings(format!(
+            "the gradient norm limit must be finite and above 0, not {norm}"
+        )));
+    }
     Ok(DatasetInfo {
         source: run.dataset.clone(),
         train_samples: run.train.len(),

@@ -1,18 +1,22 @@
-//! Training the seed networks: losses, optimisers, batches from frame caches, the training
+//! Training any network: losses (MSE, cross-entropy, TET), optimisers (SGD, Adam, AdamW),
+//! learning-rate schedules, gradient clipping, batches from frame caches, and the training
 //! loop with its run record and checkpoints.
 
 mod checkpoint;
+mod clip;
 pub mod data;
 mod fit;
 mod loss;
 mod optimizer;
 mod record;
+mod schedule;
 
 use std::path::PathBuf;
 
 use thiserror::Error;
 
 pub use checkpoint::Checkpoint;
+pub use clip::clip_grad_norm;
 pub use fit::{
     BEST_CHECKPOINT, EXPLOSION_FACTOR, LAST_CHECKPOINT, Progress, Run, Step, evaluate, fit,
     load_checkpoint_model, train_step,
@@ -20,10 +24,12 @@ pub use fit::{
 pub use loss::LossKind;
 pub use optimizer::OptimizerSpec;
 pub use record::{
-    DatasetInfo, DatasetSource, EpochMetrics, Evaluation, ModelInfo, RunRecord, TrainConfig, median,
+    DatasetInfo, DatasetSource, EpochMetrics, Evaluation, LayerRate, ModelInfo, RECORD_VERSION,
+    RunRecord, TrainConfig, median,
 };
+pub use schedule::Schedule;
 
-use crate::model::ModelError;
+use crate::network::ModelError;
 
 /// Why training stopped.
 #[derive(Debug, Error)]

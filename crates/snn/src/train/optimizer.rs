@@ -1,9 +1,10 @@
-//! The optimisers: SGD (PyTorch's `torch.optim.SGD`: momentum without dampening, coupled
-//! weight decay) and Adam (`torch.optim.Adam`), both burn's.
+//! The optimisers, burn's with PyTorch's semantics: SGD (`torch.optim.SGD`: momentum without
+//! dampening, optionally Nesterov, coupled weight decay), Adam (`torch.optim.Adam`, coupled
+//! weight decay) and AdamW (`torch.optim.AdamW`, decoupled weight decay).
 
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
+use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
 use serde::{Deserialize, Serialize};
 
 /// An optimiser and its settings.
@@ -18,12 +19,23 @@ pub enum OptimizerSpec {
         momentum: f64,
         /// L2 penalty added to the gradient.
         weight_decay: f64,
+        /// Nesterov momentum.
+        #[serde(default)]
+        nesterov: bool,
     },
     /// Adam with PyTorch's defaults `β = (0.9, 0.999)`, `ε = 1e-8`.
     Adam {
         /// Learning rate.
         lr: f64,
         /// L2 penalty added to the gradient.
+        weight_decay: f64,
+    },
+    /// AdamW (decoupled weight decay; PyTorch's default decay is 0.01), `ε = 1e-8`.
+    #[serde(rename = "adamw")]
+    AdamW {
+        /// Learning rate.
+        lr: f64,
+        /// Decoupled weight decay: `p ← p − lr · weight_decay · p` each step.
         weight_decay: f64,
     },
 }
@@ -35,6 +47,7 @@ impl Default for OptimizerSpec {
             lr: 0.05,
             momentum: 0.0,
             weight_decay: 0.0,
+            nesterov: false,
         }
     }
 }
@@ -43,7 +56,9 @@ impl OptimizerSpec {
     /// The learning rate.
     pub fn lr(&self) -> f64 {
         match *self {
-            OptimizerSpec::Sgd { lr, .. } | OptimizerSpec::Adam { lr, .. } => lr,
+            OptimizerSpec::Sgd { lr, .. }
+            | OptimizerSpec::Adam { lr, .. }
+            | OptimizerSpec::AdamW { lr, .. } => lr,
         }
     }
 
@@ -55,8 +70,15 @@ impl OptimizerSpec {
                 lr,
                 momentum,
                 weight_decay,
-            } => (lr, momentum, weight_decay),
-            OptimizerSpec::Adam { lr, weight_decay } => (lr, 0.0, weight_decay),
+                nesterov,
+            } => {
+                if nesterov && momentum == 0.0 {
+                    return Err("Nesterov momentum needs a momentum above 0".into());
+                }
+                (lr, momentum, weight_decay)
+            }
+            OptimizerSpec::Adam { lr, weight_decay }
+            | OptimizerSpec::AdamW { lr, weight_decay } => (lr, 0.0, weight_decay),
         };
         if !(lr.is_finite() && lr > 0.0) {
             return Err(format!(
@@ -81,18 +103,24 @@ impl OptimizerSpec {
             OptimizerSpec::Sgd {
                 momentum,
                 weight_decay,
+                nesterov,
                 ..
             } => SgdConfig::new()
                 .with_momentum((momentum != 0.0).then(|| {
                     MomentumConfig::new()
                         .with_momentum(momentum)
                         .with_dampening(0.0)
+                        .with_nesterov(nesterov)
                 }))
                 .with_weight_decay(decay(weight_decay))
                 .init(),
             OptimizerSpec::Adam { weight_decay, .. } => AdamConfig::new()
                 .with_epsilon(1e-8)
                 .with_weight_decay(decay(weight_decay))
+                .init(),
+            OptimizerSpec::AdamW { weight_decay, .. } => AdamWConfig::new()
+                .with_epsilon(1e-8)
+                .with_weight_decay(weight_decay as f32)
                 .init(),
         }
     }
@@ -108,6 +136,7 @@ mod tests {
             lr,
             momentum,
             weight_decay,
+            nesterov: false,
         };
         assert!(sgd(0.05, 0.9, 1e-4).validate().is_ok());
         for bad in [
@@ -123,6 +152,16 @@ mod tests {
             OptimizerSpec::Adam {
                 lr: f64::NAN,
                 weight_decay: 0.0,
+            },
+            OptimizerSpec::AdamW {
+                lr: 0.001,
+                weight_decay: -0.01,
+            },
+            OptimizerSpec::Sgd {
+                lr: 0.1,
+                momentum: 0.0,
+                weight_decay: 0.0,
+                nesterov: true,
             },
         ] {
             assert!(bad.validate().is_err(), "{bad:?} accepted");

@@ -5,54 +5,35 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{LossKind, OptimizerSpec, TrainError};
-use crate::NeuronConfig;
-use crate::model::{CnnInput, NetKind, SeedNetConfig};
+use burn::tensor::Device;
+
+use super::{LossKind, OptimizerSpec, Schedule, TrainError};
+use crate::network::{ModelError, Network, NetworkConfig};
 use crate::ops::SynapticOps;
 
-/// The network of a run, as recorded.
+/// The network of a run, as recorded: its full description (every layer, every neuron
+/// setting) and what it was built for, so that `eval` and `--resume` rebuild it exactly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelInfo {
-    /// SNN or CNN.
-    pub kind: NetKind,
-    /// Convolution channels.
-    pub channels: usize,
+    /// The network.
+    pub network: NetworkConfig,
+    /// Its per-step input `[C, H, W]`.
+    pub input: [usize; 3],
     /// Classes.
     pub classes: usize,
-    /// Frame size `(h, w)`.
-    pub frame_size: (usize, usize),
-    /// The SNN's neuron settings (model, threshold, reset, surrogate).
-    pub neuron: NeuronConfig,
-    /// The CNN's input rule.
-    pub cnn_input: CnnInput,
     /// Learnable parameters.
     pub parameters: usize,
 }
 
 impl ModelInfo {
-    /// The network settings this record describes.
-    pub fn config(&self) -> SeedNetConfig {
-        SeedNetConfig {
-            kind: self.kind,
-            channels: self.channels,
-            classes: self.classes,
-            frame_size: self.frame_size,
-            neuron: self.neuron,
-            cnn_input: self.cnn_input,
-        }
+    /// Builds the network this record describes, initialised from `seed`.
+    pub fn init(&self, seed: u64, device: &Device) -> Result<Network, ModelError> {
+        self.network.init(self.input, self.classes, seed, device)
     }
 
-    /// The record of `config` with `parameters` parameters.
-    pub fn new(config: &SeedNetConfig, parameters: usize) -> Self {
-        Self {
-            kind: config.kind,
-            channels: config.channels,
-            classes: config.classes,
-            frame_size: config.frame_size,
-            neuron: config.neuron,
-            cnn_input: config.cnn_input,
-            parameters,
-        }
+    /// Whether the network spikes.
+    pub fn is_spiking(&self) -> bool {
+        self.network.is_spiking()
     }
 }
 
@@ -100,6 +81,12 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Optimiser and learning rate.
     pub optimizer: OptimizerSpec,
+    /// How the learning rate changes from epoch to epoch.
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// Gradients scaled down to at most this L2 norm (over all parameters) before each step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip_grad_norm: Option<f64>,
     /// Loss.
     pub loss: LossKind,
     /// Seeds the initialisation and every epoch's shuffle.
@@ -113,26 +100,50 @@ impl Default for TrainConfig {
             epochs: 20,
             batch_size: 32,
             optimizer: OptimizerSpec::default(),
+            schedule: Schedule::Constant,
+            clip_grad_norm: None,
             loss: LossKind::Mse,
             seed: 0,
         }
     }
 }
 
-/// Loss, accuracy and hidden-layer activity on one pass over a set.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// Loss, accuracy and activity on one pass over a set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     /// Mean loss per sample.
     pub loss: f64,
     /// Share of samples classified right.
     pub accuracy: f64,
-    /// The hidden layer's activity: the SNN's firing rate (spikes per neuron and step) or
-    /// the CNN's share of non-zero ReLU outputs.
+    /// The hidden layers' activity: spikes per neuron and step over all spiking layers, or
+    /// the share of non-zero ReLU outputs in a conventional network.
     pub hidden_activity: f64,
+    /// Each spiking (or ReLU) layer's rate, in call order.
+    #[serde(default)]
+    pub layers: Vec<LayerRate>,
+}
+
+impl Evaluation {
+    /// The measured rate of the layer called `name` (0 if it was not measured).
+    pub fn rate_of(&self, name: &str) -> f64 {
+        self.layers
+            .iter()
+            .find(|layer| layer.name == name)
+            .map_or(0.0, |layer| layer.rate)
+    }
+}
+
+/// One layer's measured activity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerRate {
+    /// The layer's name.
+    pub name: String,
+    /// Spikes per neuron and step (ReLU: share of non-zero outputs).
+    pub rate: f64,
 }
 
 /// The metrics of one epoch.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochMetrics {
     /// 1-based epoch number.
     pub epoch: usize,
@@ -144,6 +155,9 @@ pub struct EpochMetrics {
     pub test: Evaluation,
     /// Best test accuracy so far.
     pub best_test_accuracy: f64,
+    /// The learning rate of the epoch.
+    #[serde(default)]
+    pub lr: f64,
     /// Seconds of training (forward, backward, optimiser step).
     pub train_seconds: f64,
     /// Seconds of the whole epoch, test evaluation included (checkpoint writing not).
@@ -154,9 +168,14 @@ pub struct EpochMetrics {
     pub samples_per_second: f64,
 }
 
+/// The version of the run record's format: 2 since networks are described layer by layer.
+pub const RECORD_VERSION: u32 = 2;
+
 /// Everything about a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
+    /// The record format's version ([`RECORD_VERSION`]).
+    pub record_version: u32,
     /// spikeforge's version.
     pub spikeforge_version: String,
     /// `running` until the last epoch is done, then `complete`.
@@ -200,10 +219,33 @@ impl RunRecord {
             path: path.to_path_buf(),
             error,
         })?;
-        serde_json::from_str(&text).map_err(|e| TrainError::Checkpoint {
+        let malformed = |e: serde_json::Error| TrainError::Checkpoint {
             path: path.to_path_buf(),
             offset: events::error::json_offset(&text, &e),
             expected: format!("a spikeforge run record ({e})"),
+        };
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(malformed)?;
+        Self::check_version(&value, path)?;
+        serde_json::from_str(&text).map_err(malformed)
+    }
+
+    /// A record of another format version is refused by name, before its fields are read.
+    pub fn check_version(value: &serde_json::Value, path: &Path) -> Result<(), TrainError> {
+        let version = value
+            .get("record_version")
+            .and_then(serde_json::Value::as_u64);
+        if version == Some(u64::from(RECORD_VERSION)) {
+            return Ok(());
+        }
+        Err(TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            offset: 0,
+            expected: format!(
+                "a run record of format version {RECORD_VERSION}, found {} (written by an \
+                 older spikeforge, before networks were described layer by layer; train the \
+                 run again)",
+                version.map_or("none".to_string(), |v| v.to_string())
+            ),
         })
     }
 
@@ -219,16 +261,17 @@ impl RunRecord {
     pub fn csv(&self) -> String {
         let mut csv = String::from(
             "epoch,train_loss,train_accuracy,test_loss,test_accuracy,best_test_accuracy,\
-             hidden_activity,train_seconds,wall_seconds,seconds_per_100_batches,samples_per_second\n",
+             hidden_activity,lr,train_seconds,wall_seconds,seconds_per_100_batches,\
+             samples_per_second\n",
         );
         let initial = &self.initial_test;
         csv += &format!(
-            "0,,,{},{},,{},,,,\n",
+            "0,,,{},{},,{},,,,,\n",
             initial.loss, initial.accuracy, initial.hidden_activity
         );
         for e in &self.epochs {
             csv += &format!(
-                "{},{},{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{},{},{}\n",
                 e.epoch,
                 e.train_loss,
                 e.train_accuracy,
@@ -236,6 +279,7 @@ impl RunRecord {
                 e.test.accuracy,
                 e.best_test_accuracy,
                 e.test.hidden_activity,
+                e.lr,
                 e.train_seconds,
                 e.wall_seconds,
                 e.seconds_per_100_batches,

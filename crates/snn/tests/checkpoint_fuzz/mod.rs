@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 use events::fuzz::Target;
-use snn::model::{NetKind, SeedNetConfig};
+use snn::network::NetworkConfig;
 use snn::train::data::InMemoryFrames;
 use snn::train::{
     Checkpoint, DatasetSource, LAST_CHECKPOINT, OptimizerSpec, Run, TrainConfig, fit,
@@ -31,11 +31,13 @@ fn frames(count: usize) -> InMemoryFrames {
     }
 }
 
-fn net() -> SeedNetConfig {
-    SeedNetConfig {
-        channels: 2,
-        ..SeedNetConfig::seed(NetKind::Snn, CLASSES, (SHAPE[2], SHAPE[3]))
-    }
+/// The seed SNN, 2 channels wide.
+fn net() -> NetworkConfig {
+    let width = [("width".to_string(), 2)].into_iter().collect();
+    snn::models::preset("seed-snn")
+        .unwrap()
+        .resolve(CLASSES, &width)
+        .unwrap()
 }
 
 /// The checkpoint of one epoch of Adam on a tiny network, written into `scratch`.
@@ -43,7 +45,7 @@ fn real_checkpoint(scratch: &Path) -> PathBuf {
     let _ = std::fs::remove_dir_all(scratch);
     let (train, test) = (frames(6), frames(3));
     let run = Run {
-        net: net(),
+        network: net(),
         config: TrainConfig {
             epochs: 1,
             batch_size: 3,
@@ -109,7 +111,9 @@ pub fn targets(scratch: &Path) -> Vec<Target> {
                 let mut changed = checkpoint.clone();
                 put(&mut changed, bytes);
                 changed.save(&path).unwrap();
-                let fresh = net().init(0, &Device::flex()).unwrap();
+                let fresh = net()
+                    .init([SHAPE[1], SHAPE[2], SHAPE[3]], CLASSES, 0, &Device::flex())
+                    .unwrap();
                 match load_checkpoint_model(fresh, &path) {
                     Ok(_) => Ok(true),
                     Err(error) => named(&error, &path),

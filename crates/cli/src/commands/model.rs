@@ -1,0 +1,240 @@
+//! The network options shared by `train` and `compare`: a preset or a network file, its
+//! parameters, and overrides of every neuron setting.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use snn::models;
+use snn::network::{NetworkConfig, NetworkFile};
+use snn::nn::{LayerConfig, ModelName, NeuronSpec, SurrogateName};
+
+/// The network options.
+#[derive(Debug, Args)]
+pub struct NetworkArgs {
+    /// The network's width parameter (`width` in its file: the seed nets' channels C).
+    #[arg(long, alias = "channels")]
+    pub width: Option<usize>,
+    /// Another parameter of the network file, `KEY=VALUE` (repeatable).
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, usize)>,
+    /// Every neuron layer's model (default: the network's).
+    #[arg(long, value_enum)]
+    pub neuron: Option<NeuronChoice>,
+    /// LIF's `tau`, PLIF's `init_tau`.
+    #[arg(long)]
+    pub tau: Option<f32>,
+    /// LIF/PLIF: whether the input decays with the membrane.
+    #[arg(long)]
+    pub decay_input: Option<bool>,
+    /// Firing threshold.
+    #[arg(long)]
+    pub v_threshold: Option<f32>,
+    /// Hard-reset potential.
+    #[arg(long)]
+    pub v_reset: Option<f32>,
+    /// Soft reset (subtract the threshold) instead of the hard one.
+    #[arg(long)]
+    pub soft_reset: Option<bool>,
+    /// Detach the reset from the gradient.
+    #[arg(long)]
+    pub detach_reset: Option<bool>,
+    /// The surrogate gradient (default: the network's; SpikingJelly's Sigmoid(4) unless it
+    /// says otherwise).
+    #[arg(long, value_enum)]
+    pub surrogate: Option<SurrogateChoice>,
+    /// The surrogate's shape parameter (alpha; PiecewiseLeakyReLU's w).
+    #[arg(long)]
+    pub alpha: Option<f32>,
+    /// What a network that starts from one frame (the seed CNN) sees: the mean of the T
+    /// frames, their sum, or each frame with the outputs averaged.
+    #[arg(long, value_enum)]
+    pub cnn_input: Option<CnnInputChoice>,
+}
+
+/// Neuron models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NeuronChoice {
+    /// Integrate-and-fire.
+    If,
+    /// Leaky integrate-and-fire (`--tau`).
+    Lif,
+    /// Parametric LIF (learnable leak, initial `--tau`).
+    Plif,
+}
+
+/// Surrogate functions (SpikingJelly's, with their default shapes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SurrogateChoice {
+    /// Sigmoid, α = 4.
+    Sigmoid,
+    /// ATan, α = 2.
+    Atan,
+    /// PiecewiseQuadratic, α = 1.
+    PiecewiseQuadratic,
+    /// PiecewiseExp, α = 1.
+    PiecewiseExp,
+    /// SoftSign, α = 2.
+    SoftSign,
+    /// SuperSpike, α = 1.
+    SuperSpike,
+    /// Erf, α = 2.
+    Erf,
+    /// PiecewiseLeakyReLU, w = 1, c = 0.01.
+    PiecewiseLeakyRelu,
+}
+
+/// The input rule of a network that starts from one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CnnInputChoice {
+    /// One frame: the mean of the T frames.
+    Mean,
+    /// One frame: the T frames summed.
+    Sum,
+    /// Each frame through the network, the outputs averaged over T.
+    PerFrame,
+}
+
+fn parse_param(text: &str) -> Result<(String, usize), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))?;
+    let value = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{value}` in `{text}` is not a whole number"))?;
+    Ok((key.trim().to_string(), value))
+}
+
+/// A network given by name or file.
+pub struct ModelSource {
+    /// Its short name: the preset's, or the file's stem (for folder names and tables).
+    pub name: String,
+    file: NetworkFile,
+}
+
+impl ModelSource {
+    /// A preset (`snn` and `cnn` are the seed nets) or, if `text` names a file, that file.
+    pub fn find(text: &str) -> Result<Self> {
+        let preset = match text {
+            "snn" => "seed-snn",
+            "cnn" => "seed-cnn",
+            other => other,
+        };
+        if let Some(file) = models::preset(preset) {
+            return Ok(Self {
+                name: preset.to_string(),
+                file,
+            });
+        }
+        let path = Path::new(text);
+        if path.is_file() {
+            let file = NetworkFile::read(path)?;
+            let name = path.file_stem().map_or_else(
+                || file.name().to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            );
+            return Ok(Self { name, file });
+        }
+        bail!(
+            "--model {text}: neither a preset ({}) nor a network file",
+            models::names().collect::<Vec<_>>().join(", ")
+        )
+    }
+}
+
+impl NetworkArgs {
+    /// The neuron overrides given.
+    pub fn neuron_spec(&self) -> NeuronSpec {
+        NeuronSpec {
+            model: self.neuron.map(|n| match n {
+                NeuronChoice::If => ModelName::If,
+                NeuronChoice::Lif => ModelName::Lif,
+                NeuronChoice::Plif => ModelName::Plif,
+            }),
+            tau: self.tau,
+            decay_input: self.decay_input,
+            v_threshold: self.v_threshold,
+            v_reset: self.v_reset,
+            soft_reset: self.soft_reset,
+            detach_reset: self.detach_reset,
+            surrogate: self.surrogate.map(|s| match s {
+                SurrogateChoice::Sigmoid => SurrogateName::Sigmoid,
+                SurrogateChoice::Atan => SurrogateName::Atan,
+                SurrogateChoice::PiecewiseQuadratic => SurrogateName::PiecewiseQuadratic,
+                SurrogateChoice::PiecewiseExp => SurrogateName::PiecewiseExp,
+                SurrogateChoice::SoftSign => SurrogateName::SoftSign,
+                SurrogateChoice::SuperSpike => SurrogateName::SuperSpike,
+                SurrogateChoice::Erf => SurrogateName::Erf,
+                SurrogateChoice::PiecewiseLeakyRelu => SurrogateName::PiecewiseLeakyRelu,
+            }),
+            alpha: self.alpha,
+        }
+    }
+
+    /// The network of `source` for `classes` classes with these options applied; every
+    /// neuron layer's settings are checked (the layers themselves when the network is built).
+    /// `--cnn-input` applies to a network that starts from one frame; for another it is an
+    /// error when `alone` (the only network of the command), else it does not apply.
+    pub fn network(
+        &self,
+        source: &ModelSource,
+        classes: usize,
+        alone: bool,
+    ) -> Result<NetworkConfig> {
+        let mut params: BTreeMap<String, usize> = self.params.iter().cloned().collect();
+        if let Some(width) = self.width {
+            params.insert("width".into(), width);
+        }
+        let mut network = source
+            .file
+            .resolve(classes, &params)
+            .with_context(|| format!("the network `{}`", source.name))?;
+        let overrides = self.neuron_spec();
+        if overrides != NeuronSpec::default() {
+            if !network.is_spiking() {
+                bail!(
+                    "`{}` has no neuron layer for the neuron options (--neuron, --tau, …)",
+                    source.name
+                );
+            }
+            network = network.with_neurons(&overrides);
+        }
+        for layer in &network.layers {
+            let spec = match &layer.layer {
+                LayerConfig::Neuron(spec) => spec,
+                LayerConfig::SewBlock(block) => &block.neuron,
+                _ => continue,
+            };
+            spec.config()
+                .with_context(|| format!("`{}` layer {}", source.name, layer.name))?;
+        }
+        let reduce = network.layers.iter().position(|l| {
+            matches!(
+                l.layer,
+                LayerConfig::MeanOverTime | LayerConfig::SumOverTime
+            )
+        });
+        if let Some(rule) = self.cnn_input {
+            let Some(reduce) = reduce else {
+                if alone {
+                    bail!(
+                        "--cnn-input: `{}` does not start from one frame (it has no \
+                         mean_over_time or sum_over_time layer)",
+                        source.name
+                    );
+                }
+                return Ok(network);
+            };
+            match rule {
+                CnnInputChoice::Mean => network.layers[reduce].layer = LayerConfig::MeanOverTime,
+                CnnInputChoice::Sum => network.layers[reduce].layer = LayerConfig::SumOverTime,
+                CnnInputChoice::PerFrame => {
+                    network.layers.remove(reduce);
+                }
+            }
+        }
+        Ok(network)
+    }
+}
