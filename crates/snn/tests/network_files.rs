@@ -169,9 +169,7 @@ fn layers_that_do_not_fit_their_input_are_errors_naming_the_layer() {
             "ends with outputs [7], but the data has 10 classes",
         ),
         (
-            format!(
-                "[[layers]]\nname = \"a\"\ntype = \"flatten\"\n[[layers]]\nname = \"a\"\ntype = \"linear\"\nout_features = 10\n"
-            ),
+            "[[layers]]\nname = \"a\"\ntype = \"flatten\"\n[[layers]]\nname = \"a\"\ntype = \"linear\"\nout_features = 10\n".to_string(),
             "two layers are named `a`",
         ),
         (
@@ -228,10 +226,10 @@ fn on_grid(net: Network, seed: u64) -> Network {
 fn random_network(choice: [u8; 8], classes: usize) -> NetworkConfig {
     let neuron = NeuronSpec {
         model: Some([ModelName::If, ModelName::Lif, ModelName::Plif][choice[0] as usize % 3]),
-        tau: (choice[0] % 3 != 0).then_some(2.0),
+        tau: (!choice[0].is_multiple_of(3)).then_some(2.0),
         v_threshold: Some([0.5, 0.25, 1.0][choice[1] as usize % 3]),
         soft_reset: (choice[1] % 2 == 1).then_some(true),
-        detach_reset: Some(choice[2] % 2 == 0),
+        detach_reset: Some(choice[2].is_multiple_of(2)),
         surrogate: Some(
             [
                 SurrogateName::Atan,
@@ -254,7 +252,10 @@ fn random_network(choice: [u8; 8], classes: usize) -> NetworkConfig {
             }
         })
     };
-    let mut layers = vec![conv(3, choice[3] % 3 != 0), LayerConfig::Neuron(neuron)];
+    let mut layers = vec![
+        conv(3, !choice[3].is_multiple_of(3)),
+        LayerConfig::Neuron(neuron),
+    ];
     match choice[4] % 3 {
         0 => layers.push(LayerConfig::MaxPool2d(PoolConfig::new(2))),
         1 => layers.push(LayerConfig::MaxPool2d(PoolConfig {
@@ -264,14 +265,17 @@ fn random_network(choice: [u8; 8], classes: usize) -> NetworkConfig {
         })),
         _ => {}
     }
-    if choice[5] % 2 == 0 {
-        layers.extend([conv(4, choice[5] % 4 == 0), LayerConfig::Neuron(neuron)]);
+    if choice[5].is_multiple_of(2) {
+        layers.extend([
+            conv(4, choice[5].is_multiple_of(4)),
+            LayerConfig::Neuron(neuron),
+        ]);
     }
-    if choice[6] % 2 == 0 {
+    if choice[6].is_multiple_of(2) {
         layers.push(LayerConfig::AvgPool2d(PoolConfig::new(2)));
     }
     layers.extend([LayerConfig::Flatten, LayerConfig::Dropout { p: 0.0 }]);
-    if choice[7] % 2 == 0 {
+    if choice[7].is_multiple_of(2) {
         layers.extend([
             LayerConfig::Linear(LinearConfig::new(classes * 2)),
             LayerConfig::Voting { size: 2 },

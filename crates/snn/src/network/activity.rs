@@ -3,7 +3,7 @@
 
 use burn::tensor::Tensor;
 
-use crate::nn::Signal;
+use crate::nn::Recorded;
 
 /// A spiking (or ReLU) layer's outputs on one forward pass.
 #[derive(Debug, Clone)]
@@ -12,29 +12,27 @@ pub struct LayerActivity {
     pub name: String,
     /// The outputs, flattened and detached.
     outputs: Tensor<1>,
-    /// Output values per recorded value: T where the pass recorded spike counts over T
-    /// (rates · T, after a fused mean over time), else 1.
-    steps_per_value: usize,
+    /// Spike counts over this many steps per recorded value (a fused pass averaged over
+    /// time), or `None`: one output per value.
+    counts_over: Option<usize>,
 }
 
 impl LayerActivity {
-    /// The activity of `signal`, recorded on a pass over `steps` steps: per-step outputs, or
-    /// (one step) spike counts over all `steps`.
-    pub fn of(name: String, signal: &Signal, steps: usize) -> Self {
-        let (recorded_steps, _) = signal.steps_and_samples();
-        let flat = signal.flat_steps();
+    /// The activity of a layer's recorded outputs.
+    pub fn of(recorded: Recorded) -> Self {
+        let flat = recorded.signal.flat_steps();
         let len = flat.shape().num_elements();
         Self {
-            name,
+            name: recorded.name,
             outputs: flat.reshape([len]),
-            steps_per_value: if recorded_steps == steps { 1 } else { steps },
+            counts_over: recorded.counts_over,
         }
     }
 
     /// Active outputs: spikes, or ReLU outputs that are not zero.
     pub fn active(&self) -> f64 {
         let outputs = self.outputs.clone();
-        if self.steps_per_value == 1 {
+        if self.counts_over.is_none() {
             return f64::from(outputs.greater_elem(0.0).float().sum().into_scalar::<f32>());
         }
         // Spike counts are small integers: exact in f32, summed exactly in f64.
@@ -44,7 +42,7 @@ impl LayerActivity {
 
     /// Outputs in all (neuron-steps for spiking layers).
     pub fn len(&self) -> usize {
-        self.outputs.shape().num_elements() * self.steps_per_value
+        self.outputs.shape().num_elements() * self.counts_over.unwrap_or(1)
     }
 
     /// Whether the layer had no outputs.

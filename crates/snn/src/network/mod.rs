@@ -26,7 +26,7 @@ use thiserror::Error;
 pub use activity::LayerActivity;
 pub use config::{NamedLayer, NetworkConfig, Readout};
 pub use file::{FileError, NetworkFile};
-pub use torch::{TorchError, TorchTensor};
+pub use torch::{TorchArray, TorchError, TorchTensor};
 
 use crate::conv_head::sum_conv_relu_linear;
 use crate::neuron::{NeuronError, NeuronModel};
@@ -227,14 +227,9 @@ impl Network {
         &self,
         frames: Tensor<5>,
     ) -> Result<(Tensor<2>, Vec<LayerActivity>), ModelError> {
-        let steps_in = frames.dims()[0];
         let mut probe = Probe::new(true);
         let steps = self.run(frames, &self.plan(), &mut probe)?;
-        let activity = probe
-            .records
-            .into_iter()
-            .map(|(name, signal)| LayerActivity::of(name, &signal, steps_in))
-            .collect();
+        let activity = probe.records.into_iter().map(LayerActivity::of).collect();
         Ok((mean_over_steps(steps), activity))
     }
 
@@ -243,15 +238,10 @@ impl Network {
         &self,
         frames: Tensor<5>,
     ) -> Result<(Tensor<3>, Vec<LayerActivity>), ModelError> {
-        let steps_in = frames.dims()[0];
         let plan = (0..self.layers.len()).map(Stage::Layer).collect::<Vec<_>>();
         let mut probe = Probe::new(true);
         let steps = self.run(frames, &plan, &mut probe)?;
-        let activity = probe
-            .records
-            .into_iter()
-            .map(|(name, signal)| LayerActivity::of(name, &signal, steps_in))
-            .collect();
+        let activity = probe.records.into_iter().map(LayerActivity::of).collect();
         Ok((steps, activity))
     }
 
@@ -264,7 +254,7 @@ impl Network {
         Ok(probe
             .records
             .into_iter()
-            .map(|(name, signal)| (name, signal.flat_steps()))
+            .map(|record| (record.name, record.signal.flat_steps()))
             .collect())
     }
 
@@ -377,10 +367,8 @@ impl Network {
                     let [batch, channels, h, w] = rates.dims();
                     let rates = Signal::Maps(rates.reshape([1, batch, channels, h, w]));
                     if probe.is_enabled() {
-                        let name = &self.config.layers[neuron].name;
-                        probe
-                            .records
-                            .push((name.clone(), rates_marker(&rates, steps)));
+                        let name = self.config.layers[neuron].name.clone();
+                        probe.record_counts(name, &spike_counts(&rates, steps), Some(steps));
                     }
                     rates
                 }
@@ -443,8 +431,8 @@ impl Network {
     }
 }
 
-/// A rates signal marked for [`LayerActivity`]: rates · T are the spike counts.
-fn rates_marker(rates: &Signal, steps: usize) -> Signal {
+/// The spike counts over `steps` steps of firing rates.
+fn spike_counts(rates: &Signal, steps: usize) -> Signal {
     crate::nn::on_signal!(rates.clone().detach(), t => t.mul_scalar(steps as f32))
 }
 

@@ -34,6 +34,9 @@ pub enum TorchError {
     },
 }
 
+/// A state-dict array: values and shape, in PyTorch's layout.
+pub type TorchArray = (Vec<f32>, Vec<usize>);
+
 /// How a tensor's layout differs from PyTorch's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Layout {
@@ -219,7 +222,7 @@ impl Network {
     /// other extra entries are ignored).
     pub fn load_torch(
         mut self,
-        lookup: &dyn Fn(&str) -> Option<(Vec<f32>, Vec<usize>)>,
+        lookup: &dyn Fn(&str) -> Option<TorchArray>,
     ) -> Result<Self, TorchError> {
         let expected: Vec<(String, Vec<usize>)> = self
             .torch_tensors()

@@ -62,6 +62,9 @@ pub enum LayerConfig {
 }
 
 /// The module of a [`LayerConfig`].
+// A network holds a few dozen layers, so the size of the largest variant (a SEW block) does
+// not matter; burn's `Module` derive has no `Box` to put it behind.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Layer {
     /// See [`Conv2d`].
@@ -110,12 +113,25 @@ pub struct TimeReduce {
     pub sum: bool,
 }
 
-/// The spikes of neuron layers on a forward pass, by name, for measurements and tests.
+/// The outputs of neuron (and ReLU) layers on a forward pass, by name, for measurements and
+/// tests.
 #[derive(Debug, Default)]
 pub struct Probe {
     enabled: bool,
-    /// `(layer name, its output)`, in call order: neuron and ReLU outputs.
-    pub records: Vec<(String, Signal)>,
+    /// The recorded outputs, in call order.
+    pub records: Vec<Recorded>,
+}
+
+/// One layer's recorded outputs.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// The layer's name.
+    pub name: String,
+    /// Its outputs (detached).
+    pub signal: Signal,
+    /// Spike counts over this many steps in one value (a fused pass averaged over time),
+    /// or `None`: one output per value.
+    pub counts_over: Option<usize>,
 }
 
 impl Probe {
@@ -134,8 +150,23 @@ impl Probe {
 
     /// Records `signal` (detached) under `name` when enabled.
     pub fn record(&mut self, name: impl Into<String>, signal: &Signal) {
+        self.record_counts(name, signal, None);
+    }
+
+    /// Records `signal` as spike counts over `counts_over` steps per value (or `None`: as
+    /// outputs) when enabled.
+    pub fn record_counts(
+        &mut self,
+        name: impl Into<String>,
+        signal: &Signal,
+        counts_over: Option<usize>,
+    ) {
         if self.enabled {
-            self.records.push((name.into(), signal.clone().detach()));
+            self.records.push(Recorded {
+                name: name.into(),
+                signal: signal.clone().detach(),
+                counts_over,
+            });
         }
     }
 }

@@ -39,7 +39,7 @@ pub use crate::neuron::Implementation;
 pub use conv::{Conv2d, Conv2dConfig};
 pub use dropout::Dropout;
 pub use init::{Init, default_bound};
-pub use layer::{Flatten, Layer, LayerConfig, Probe, TimeReduce, Voting};
+pub use layer::{Flatten, Layer, LayerConfig, Probe, Recorded, TimeReduce, Voting};
 pub use linear::LinearConfig;
 pub use neuron::{ModelName, NeuronSpec, SurrogateName};
 pub use norm::{BatchNorm2d, BatchNorm2dConfig};

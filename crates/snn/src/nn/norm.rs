@@ -42,10 +42,11 @@ impl Default for BatchNorm2dConfig {
 impl BatchNorm2dConfig {
     /// γ = 1, β = 0, running mean 0 and variance 1 for `channels` channels.
     pub fn init(&self, channels: usize, init: &Init) -> Result<BatchNorm2d, BuildError> {
-        if !(self.epsilon.is_finite() && self.epsilon > 0.0)
-            || !(0.0..=1.0).contains(&self.momentum)
-            || channels == 0
-        {
+        let valid = self.epsilon.is_finite()
+            && self.epsilon > 0.0
+            && (0.0..=1.0).contains(&self.momentum)
+            && channels > 0;
+        if !valid {
             return Err(BuildError::new(format!(
                 "batch_norm2d needs epsilon > 0, momentum in [0, 1] and channels, got {self:?} \
                  on {channels} channels"
