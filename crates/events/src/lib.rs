@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod checksum;
 pub mod dataset;
+pub mod datasets;
 pub mod default_dataset;
 pub mod emulator;
 pub mod error;

@@ -189,7 +189,7 @@ pub fn network_ops(network: &Network, steps: usize, rate: &dyn Fn(&str) -> f64) 
                 t = 1.0;
                 Input::Real
             }
-            Layer::Neuron(_) => Input::Spikes(rate(&name)),
+            Layer::Neuron(_) | Layer::AdaptiveLif(_) => Input::Spikes(rate(&name)),
             Layer::MaxPool2d(_) | Layer::Flatten(_) | Layer::Dropout(_) => input,
             Layer::BatchNorm2d(_)
             | Layer::AvgPool2d(_)

@@ -12,6 +12,7 @@ use common::{assert_close, assert_exact, seeded_runner, uniform, values};
 use proptest::prelude::*;
 use snn::models;
 use snn::network::{ModelError, Network, NetworkConfig, NetworkFile};
+use snn::neuron::adaptive::AdaptiveLifConfig;
 use snn::nn::{
     Conv2dConfig, Implementation, LayerConfig, LinearConfig, ModelName, NeuronSpec, PoolConfig,
     SurrogateName,
@@ -220,7 +221,8 @@ fn on_grid(net: Network, seed: u64) -> Network {
 }
 
 /// A random network of blocks without batch norm (whose square roots are not exact): a 3×3
-/// padding-1 convolution (the fused ops' shape) or another one, a neuron, optionally max
+/// padding-1 convolution (the fused ops' shape) or another one, a neuron (or an adaptive
+/// LIF layer, every fourth network), optionally max
 /// pooling of either kind, then a second conv + neuron or not, average pooling or not,
 /// flatten, dropout (p = 0), linear, maybe voting.
 fn random_network(choice: [u8; 8], classes: usize) -> NetworkConfig {
@@ -252,10 +254,17 @@ fn random_network(choice: [u8; 8], classes: usize) -> NetworkConfig {
             }
         })
     };
-    let mut layers = vec![
-        conv(3, !choice[3].is_multiple_of(3)),
-        LayerConfig::Neuron(neuron),
-    ];
+    // Every fourth network's first spiking layer is an adaptive LIF.
+    let first = if choice[1] % 4 == 3 {
+        LayerConfig::AdaptiveLif(AdaptiveLifConfig {
+            beta: 0.5,
+            v_threshold: 0.5,
+            ..AdaptiveLifConfig::default()
+        })
+    } else {
+        LayerConfig::Neuron(neuron)
+    };
+    let mut layers = vec![conv(3, !choice[3].is_multiple_of(3)), first];
     match choice[4] % 3 {
         0 => layers.push(LayerConfig::MaxPool2d(PoolConfig::new(2))),
         1 => layers.push(LayerConfig::MaxPool2d(PoolConfig {

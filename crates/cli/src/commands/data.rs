@@ -8,12 +8,9 @@ use clap::{Args, ValueEnum};
 use events::cache::{
     CacheOrigin, FrameCache, FrameSettings, MAX_FRAMES, PrepareRequest, cache_dir, prepare,
 };
-use events::dataset::{
-    DatasetIndex, RecordingFormat, cifar10_dvs, dvs128_gesture, nmnist_class_folders,
-    nmnist_id_lists,
-};
-use events::default_dataset::{DefaultDatasetSpec, ensure};
-use events::split::{SplitManifest, SplitRule};
+use events::datasets::{DatasetKind, OpenedDataset};
+use events::default_dataset::DefaultDatasetSpec;
+use events::split::SplitRule;
 use events::{EmptyWindows, Resize, SplitBy};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -72,12 +69,12 @@ pub struct PreparedData {
 pub fn prepare_data(args: &DataArgs, seed: u64) -> Result<PreparedData> {
     args.validate()?;
     let settings = args.frames.settings()?;
-    let DatasetSplit {
+    let OpenedDataset {
         name,
         cache_name,
         index,
         split,
-    } = dataset_split(args, seed)?;
+    } = open_dataset(args, seed)?;
     let request = PrepareRequest {
         dataset: &cache_name,
         index: &index,
@@ -237,134 +234,39 @@ pub fn default_cache_root() -> PathBuf {
 }
 
 /// A dataset's recordings and the split to cache.
-struct DatasetSplit {
-    /// The dataset's name (`default`, `nmnist`, …).
-    name: &'static str,
-    /// The name of its caches' folder: the name, or for the built-in dataset its versioned
-    /// folder name, so that frames of another version are never reused.
-    cache_name: String,
-    index: DatasetIndex,
-    split: SplitManifest,
-}
-
-impl DatasetSplit {
-    /// A dataset whose caches are named after it.
-    fn named(name: &'static str, index: DatasetIndex, split: SplitManifest) -> Self {
-        Self {
-            name,
-            cache_name: name.to_string(),
-            index,
-            split,
-        }
-    }
-}
-
-/// The dataset `args` names and the split to cache.
-fn dataset_split(args: &DataArgs, seed: u64) -> Result<DatasetSplit> {
+/// The dataset the options name, opened (the built-in one generated on first use, with a
+/// progress bar).
+fn open_dataset(args: &DataArgs, seed: u64) -> Result<OpenedDataset> {
     let cache_root = args.cache.clone().unwrap_or_else(default_cache_root);
     let root = args.root.clone().unwrap_or_default();
-    match args.dataset {
-        Dataset::Default => {
+    let kind = match args.dataset {
+        Dataset::Default => DatasetKind::Default,
+        Dataset::Cifar10Dvs => DatasetKind::Cifar10Dvs,
+        Dataset::Nmnist => DatasetKind::Nmnist,
+        Dataset::DvsGesture => DatasetKind::DvsGesture,
+    };
+    let rule = match args.split {
+        SplitChoice::Spikingjelly => SplitRule::SpikingJelly {
+            train_ratio: args.train_ratio,
+        },
+        SplitChoice::Tebn => SplitRule::Tebn,
+        SplitChoice::Random => SplitRule::Random {
+            train_ratio: args.train_ratio,
+            seed,
+        },
+    };
+    let bar = match kind {
+        DatasetKind::Default => {
             let spec = DefaultDatasetSpec::default();
             let total = (spec.train_per_class + spec.test_per_class) * 10;
-            let bar = ProgressBar::new(total as u64).with_style(
+            ProgressBar::new(total as u64).with_style(
                 ProgressStyle::with_template("{bar:40} {pos}/{len} default recordings, eta {eta}")
                     .expect("a valid template"),
-            );
-            let (train, test) = ensure(&cache_root.join("datasets"), spec, &|| bar.inc(1))?;
-            bar.finish_and_clear();
-            let split = SplitManifest::new(
-                None,
-                train.classes.clone(),
-                train.recordings.clone(),
-                test.recordings.clone(),
-            );
-            let prefix = |part: &str, recordings: Vec<events::dataset::Recording>| {
-                recordings
-                    .into_iter()
-                    .map(|r| events::dataset::Recording {
-                        file: Path::new(part).join(&r.file),
-                        ..r
-                    })
-                    .collect::<Vec<_>>()
-            };
-            let split = SplitManifest::new(
-                None,
-                split.classes,
-                prefix("train", split.train),
-                prefix("test", split.test),
-            );
-            let index = DatasetIndex {
-                root: train
-                    .root
-                    .parent()
-                    .expect("train/ has a parent")
-                    .to_path_buf(),
-                classes: train.classes,
-                recordings: split.train.iter().chain(&split.test).cloned().collect(),
-                format: RecordingFormat::Aedat2,
-            };
-            Ok(DatasetSplit {
-                name: "default",
-                cache_name: spec.folder_name(),
-                index,
-                split,
-            })
+            )
         }
-        Dataset::Cifar10Dvs => {
-            let index = cifar10_dvs(&root)?;
-            let rule = match args.split {
-                SplitChoice::Spikingjelly => SplitRule::SpikingJelly {
-                    train_ratio: args.train_ratio,
-                },
-                SplitChoice::Tebn => SplitRule::Tebn,
-                SplitChoice::Random => SplitRule::Random {
-                    train_ratio: args.train_ratio,
-                    seed,
-                },
-            };
-            let split = SplitManifest::split(&index, rule)?;
-            Ok(DatasetSplit::named("cifar10-dvs", index, split))
-        }
-        Dataset::DvsGesture => {
-            let (train, test) = dvs128_gesture(&root)?;
-            let split = SplitManifest::new(
-                None,
-                train.classes.clone(),
-                train.recordings.clone(),
-                test.recordings.clone(),
-            );
-            let index = DatasetIndex {
-                recordings: train
-                    .recordings
-                    .into_iter()
-                    .chain(test.recordings)
-                    .collect(),
-                ..train
-            };
-            Ok(DatasetSplit::named("dvs-gesture", index, split))
-        }
-        Dataset::Nmnist => {
-            let (train, test) = if root.join("train1K.txt").is_file() {
-                nmnist_id_lists(&root, "train1K.txt", "test100.txt")?
-            } else {
-                nmnist_class_folders(&root)?
-            };
-            let split = SplitManifest::new(
-                None,
-                train.classes.clone(),
-                train.recordings.clone(),
-                test.recordings.clone(),
-            );
-            let index = DatasetIndex {
-                recordings: train
-                    .recordings
-                    .into_iter()
-                    .chain(test.recordings)
-                    .collect(),
-                ..train
-            };
-            Ok(DatasetSplit::named("nmnist", index, split))
-        }
-    }
+        _ => ProgressBar::hidden(),
+    };
+    let opened = kind.open(&root, &cache_root, rule, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    Ok(opened)
 }

@@ -87,12 +87,7 @@ impl NetworkConfig {
 
     /// Whether any layer spikes.
     pub fn is_spiking(&self) -> bool {
-        self.layers.iter().any(|layer| {
-            matches!(
-                layer.layer,
-                LayerConfig::Neuron(_) | LayerConfig::SewBlock(_)
-            )
-        })
+        self.layers.iter().any(|layer| layer.layer.is_spiking())
     }
 
     /// The per-step input shape `[C, H, W]` as a signal shape.

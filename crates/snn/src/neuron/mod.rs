@@ -9,11 +9,13 @@
 //! (default; [`fused`], on the CPU and, in GPU builds, on CubeCL devices) and the reference
 //! composition of burn ops.
 
+pub mod adaptive;
 #[cfg(feature = "cube")]
 mod cube;
 pub mod dynamics;
 pub mod fused;
 mod kernel;
+pub mod model;
 mod module;
 mod reference;
 

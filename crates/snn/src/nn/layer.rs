@@ -17,6 +17,7 @@ use super::sew::{SewBlock, SewBlockConfig};
 use super::signal::{Signal, SignalShape, on_signal};
 use super::{BuildError, Implementation, NeuronSpec, fire, vote};
 use crate::neuron::SpikingNeuron;
+use crate::neuron::adaptive::{AdaptiveLif, AdaptiveLifConfig};
 
 /// A block's settings, as a network file writes them (`type = "conv2d"`, …).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +47,8 @@ pub enum LayerConfig {
     },
     /// A spiking neuron layer (its settings over the network's default neuron).
     Neuron(NeuronSpec),
+    /// A layer of adaptive LIF neurons (threshold rising with recent spikes).
+    AdaptiveLif(AdaptiveLifConfig),
     /// ReLU (for conventional networks).
     Relu,
     /// [`vote`]: the mean of groups of `size` features.
@@ -85,6 +88,8 @@ pub enum Layer {
     Dropout(Dropout),
     /// A neuron layer.
     Neuron(SpikingNeuron),
+    /// An adaptive LIF layer.
+    AdaptiveLif(AdaptiveLif),
     /// ReLU.
     Relu(Relu),
     /// Voting over groups of features.
@@ -254,6 +259,7 @@ impl LayerConfig {
                 let config = spec.over(neuron).config()?;
                 (Layer::Neuron(config.init(init.device())?), input)
             }
+            Self::AdaptiveLif(config) => (Layer::AdaptiveLif(config.init()?), input),
             Self::Relu => (Layer::Relu(Relu), input),
             Self::Voting { size } => {
                 let SignalShape::Vectors { features } = input else {
@@ -288,6 +294,14 @@ impl LayerConfig {
             }
         };
         Ok(built)
+    }
+
+    /// Whether the layer's outputs are spikes (a neuron layer or a SEW block).
+    pub fn is_spiking(&self) -> bool {
+        matches!(
+            self,
+            Self::Neuron(_) | Self::AdaptiveLif(_) | Self::SewBlock(_)
+        )
     }
 
     /// Whether the layer commutes with the mean over T: it treats every step alike and is
@@ -333,6 +347,11 @@ impl Layer {
                 probe.record(name, &spikes);
                 spikes
             }
+            Self::AdaptiveLif(neuron) => {
+                let spikes = on_signal!(x, t => neuron.forward(t, implementation));
+                probe.record(name, &spikes);
+                spikes
+            }
             Self::Relu(_) => {
                 let out = on_signal!(x, t => relu(t));
                 probe.record(name, &out);
@@ -360,7 +379,7 @@ impl Layer {
     /// layer itself), in call order.
     pub fn neuron_names(&self) -> Vec<&'static str> {
         match self {
-            Self::Neuron(_) => vec![""],
+            Self::Neuron(_) | Self::AdaptiveLif(_) => vec![""],
             Self::SewBlock(block) if block.downsample.is_some() => {
                 vec!["sn1", "sn2", "downsample_sn"]
             }

@@ -41,6 +41,23 @@ pub enum SurrogateName {
     PiecewiseLeakyRelu,
 }
 
+impl SurrogateName {
+    /// The surrogate with its default shape, or `alpha` (PiecewiseLeakyReLU: `w`).
+    pub fn with_alpha(self, alpha: Option<f32>) -> Surrogate {
+        let surrogate = match self {
+            SurrogateName::Sigmoid => Surrogate::sigmoid(),
+            SurrogateName::Atan => Surrogate::atan(),
+            SurrogateName::PiecewiseQuadratic => Surrogate::piecewise_quadratic(),
+            SurrogateName::PiecewiseExp => Surrogate::piecewise_exp(),
+            SurrogateName::SoftSign => Surrogate::soft_sign(),
+            SurrogateName::SuperSpike => Surrogate::super_spike(),
+            SurrogateName::Erf => Surrogate::erf(),
+            SurrogateName::PiecewiseLeakyRelu => Surrogate::piecewise_leaky_relu(),
+        };
+        alpha.map_or(surrogate, |alpha| surrogate.with_shape(alpha))
+    }
+}
+
 /// A neuron as a network file gives it; an absent field takes the network's default, then
 /// SpikingJelly's (`IFNode()`: threshold 1, hard reset to 0, no detach, Sigmoid(4)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -121,19 +138,10 @@ impl NeuronSpec {
                 v_reset: v_reset.unwrap_or(0.0),
             },
         };
-        let mut surrogate = match self.surrogate.unwrap_or(SurrogateName::Sigmoid) {
-            SurrogateName::Sigmoid => Surrogate::sigmoid(),
-            SurrogateName::Atan => Surrogate::atan(),
-            SurrogateName::PiecewiseQuadratic => Surrogate::piecewise_quadratic(),
-            SurrogateName::PiecewiseExp => Surrogate::piecewise_exp(),
-            SurrogateName::SoftSign => Surrogate::soft_sign(),
-            SurrogateName::SuperSpike => Surrogate::super_spike(),
-            SurrogateName::Erf => Surrogate::erf(),
-            SurrogateName::PiecewiseLeakyRelu => Surrogate::piecewise_leaky_relu(),
-        };
-        if let Some(alpha) = self.alpha {
-            surrogate = surrogate.with_shape(alpha);
-        }
+        let surrogate = self
+            .surrogate
+            .unwrap_or(SurrogateName::Sigmoid)
+            .with_alpha(self.alpha);
         let config = NeuronConfig {
             model,
             v_threshold: self.v_threshold.unwrap_or(1.0),
