@@ -90,7 +90,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// `count` samples `[4, 2, 16, 16]` of 4 classes: class k lights rows of one quarter.
 fn stripes(count: usize) -> InMemoryFrames {
-    let lit = |i: usize, j: usize| (j % 256) / 64 == i % 4 && j % 3 != 0;
+    let lit = |i: usize, j: usize| (j % 256) / 64 == i % 4 && !j.is_multiple_of(3);
     InMemoryFrames {
         shape: [4, 2, 16, 16],
         frames: (0..count)

@@ -347,3 +347,25 @@ fn the_planned_forward_pass_equals_the_reference_composition() {
         fired.get()
     );
 }
+
+/// The network file the README shows parses, builds and runs (so the README stays true).
+#[test]
+fn the_readme_network_file_builds() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .unwrap();
+    let section = readme.split("## Networks").nth(1).unwrap();
+    let text = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    let file = NetworkFile::parse(text, "README.md").unwrap();
+    let width = BTreeMap::from([("width".to_string(), 4)]);
+    let config = file.resolve(10, &width).unwrap();
+    let net = config.init([2, 32, 32], 10, 0, &Device::flex()).unwrap();
+    let scores = net
+        .forward(Tensor::zeros([2, 3, 2, 32, 32], &Device::flex()))
+        .unwrap();
+    assert_eq!(scores.dims(), [3, 10]);
+    assert_eq!(net.names().next(), Some("layers.0"));
+}
