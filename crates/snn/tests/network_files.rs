@@ -351,8 +351,8 @@ fn the_planned_forward_pass_equals_the_reference_composition() {
 /// The network file the README shows parses, builds and runs (so the README stays true).
 #[test]
 fn the_readme_network_file_builds() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
-        .unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
     let section = readme.split("## Networks").nth(1).unwrap();
     let text = section
         .split("```toml\n")

@@ -13,7 +13,7 @@
 //! | [`SpikingNeuron`](crate::SpikingNeuron) | any → spikes | `neuron.IFNode`, `LIFNode`, `ParametricLIFNode` |
 //! | [`vote`] | `[T, N, classes·k]` → `[T, N, classes]` | `layer.VotingLayer(k)` |
 //! | [`SewBlock`] | maps → maps | `sew_resnet.BasicBlock` (ADD, IAND, AND) |
-//! | [`per_frame`] | any per-frame op over all T·N frames | `layer.SeqToANNContainer` |
+//! | [`TimeDistributed`], [`per_frame`] | any stateless per-frame module or op over all T·N frames | `layer.SeqToANNContainer` |
 //!
 //! [`Layer`] and [`LayerConfig`] hold any of them, for networks listed in a file
 //! ([`crate::network`]). Where a fused op exists for a block (the 3×3 convolution, batch
@@ -30,6 +30,7 @@ mod norm;
 mod pool;
 mod sew;
 mod signal;
+mod time_distributed;
 mod voting;
 
 use burn::tensor::Tensor;
@@ -47,6 +48,7 @@ pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, PoolConfig};
 pub use sew::{ConnectFunction, Downsample, SewBlock, SewBlockConfig};
 pub(crate) use signal::on_signal;
 pub use signal::{Signal, SignalShape, per_frame};
+pub use time_distributed::{FrameModule, TimeDistributed};
 pub use voting::vote;
 
 use crate::neuron::{NeuronError, SpikingNeuron};
