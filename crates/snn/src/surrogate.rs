@@ -197,6 +197,20 @@ impl Surrogate {
         Self::PiecewiseLeakyReLU { w: 1.0, c: 0.01 }
     }
 
+    /// The shape parameter: `alpha`, or PiecewiseLeakyReLU's `w`.
+    pub const fn shape(&self) -> f32 {
+        match *self {
+            Self::PiecewiseLeakyReLU { w, .. } => w,
+            Self::Sigmoid { alpha }
+            | Self::ATan { alpha }
+            | Self::PiecewiseQuadratic { alpha }
+            | Self::PiecewiseExp { alpha }
+            | Self::SoftSign { alpha }
+            | Self::SuperSpike { alpha }
+            | Self::Erf { alpha } => alpha,
+        }
+    }
+
     /// With another shape parameter: `alpha`, or PiecewiseLeakyReLU's `w`.
     pub const fn with_shape(self, shape: f32) -> Self {
         match self {

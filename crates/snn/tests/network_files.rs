@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use common::{assert_close, assert_exact, seeded_runner, uniform, values};
+use common::{assert_close, assert_exact, eighths, on_grid, seeded_runner, values};
 use proptest::prelude::*;
 use snn::models;
 use snn::network::{ModelError, Network, NetworkConfig, NetworkFile};
@@ -191,33 +191,6 @@ fn layers_that_do_not_fit_their_input_are_errors_naming_the_layer() {
         net.forward(wrong),
         Err(ModelError::InputShape { .. })
     ));
-}
-
-/// `len` multiples of 1/8 in [−1, 1]: sums of a few products of them are exact in f32 in any
-/// order, so fused and composed ops must agree bit for bit on the forward pass.
-fn eighths(seed: u64, len: usize) -> Vec<f32> {
-    uniform(seed, len, -8.0, 9.0)
-        .into_iter()
-        .map(|v| v.floor() / 8.0)
-        .collect()
-}
-
-/// A network's parameters replaced by multiples of 1/8.
-fn on_grid(net: Network, seed: u64) -> Network {
-    let shapes: Vec<(String, Vec<usize>)> = net
-        .torch_tensors()
-        .iter()
-        .map(|t| (t.name.clone(), t.shape().to_vec()))
-        .collect();
-    net.load_torch(&|name| {
-        let (index, (_, shape)) = shapes.iter().enumerate().find(|(_, (n, _))| n == name)?;
-        let len = shape.iter().product::<usize>();
-        let values = eighths(seed + index as u64, len);
-        // PLIF's w: keep k = sigmoid(w) a dyadic 1/2 (w = 0).
-        let values = if shape.is_empty() { vec![0.0] } else { values };
-        Some((values, shape.clone()))
-    })
-    .unwrap()
 }
 
 /// A random network of blocks without batch norm (whose square roots are not exact): a 3×3

@@ -5,20 +5,12 @@
 mod common;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use common::{uniform, values};
+use common::{on_grid, uniform, values};
 use snn::network::{Network, NetworkConfig};
 use snn::nn::NeuronSpec;
 use snn::sparse::{SparseError, SparseSeedSnn};
 
 const SHAPE: [usize; 5] = [4, 5, 2, 6, 7];
-
-/// `len` values, multiples of 1/8 in [−1, 1].
-fn eighths(seed: u64, len: usize) -> Vec<f32> {
-    uniform(seed, len, -8.0, 9.0)
-        .into_iter()
-        .map(|v| v.floor() / 8.0)
-        .collect()
-}
 
 /// Event counts: ~80 % zero, else 1, 2 or 0.5.
 fn event_frames(seed: u64) -> Vec<f32> {
@@ -48,17 +40,7 @@ fn net_on_grid(neuron: NeuronSpec, seed: u64) -> Network {
     let net = config
         .init([2, SHAPE[3], SHAPE[4]], 3, seed, &device)
         .unwrap();
-    let shapes: Vec<(String, Vec<usize>)> = net
-        .torch_tensors()
-        .iter()
-        .map(|t| (t.name.clone(), t.shape().to_vec()))
-        .collect();
-    net.load_torch(&|name| {
-        let (index, (_, shape)) = shapes.iter().enumerate().find(|(_, (n, _))| n == name)?;
-        let len = shape.iter().product();
-        Some((eighths(seed + index as u64, len), shape.clone()))
-    })
-    .unwrap()
+    on_grid(net, seed)
 }
 
 fn check(neuron: NeuronSpec, seed: u64) {

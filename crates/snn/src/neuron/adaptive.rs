@@ -108,16 +108,7 @@ impl AdaptiveLifConfig {
             )));
         }
         let surrogate = self.surrogate.with_alpha(self.alpha);
-        let shape = match surrogate {
-            Surrogate::PiecewiseLeakyReLU { w, .. } => w,
-            Surrogate::Sigmoid { alpha }
-            | Surrogate::ATan { alpha }
-            | Surrogate::PiecewiseQuadratic { alpha }
-            | Surrogate::PiecewiseExp { alpha }
-            | Surrogate::SoftSign { alpha }
-            | Surrogate::SuperSpike { alpha }
-            | Surrogate::Erf { alpha } => alpha,
-        };
+        let shape = surrogate.shape();
         if !(shape.is_finite() && shape > 0.0) {
             return Err(BuildError::new(format!(
                 "the surrogate's shape parameter must be finite and positive, got {shape}"

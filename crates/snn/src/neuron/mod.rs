@@ -224,21 +224,12 @@ impl NeuronConfig {
         {
             return fail(format!("v_reset must be finite, got {v_reset}"));
         }
-        let shape = match self.surrogate {
-            Surrogate::PiecewiseLeakyReLU { w, c } => {
-                if !c.is_finite() {
-                    return fail(format!("PiecewiseLeakyReLU c must be finite, got {c}"));
-                }
-                w
-            }
-            Surrogate::Sigmoid { alpha }
-            | Surrogate::ATan { alpha }
-            | Surrogate::PiecewiseQuadratic { alpha }
-            | Surrogate::PiecewiseExp { alpha }
-            | Surrogate::SoftSign { alpha }
-            | Surrogate::SuperSpike { alpha }
-            | Surrogate::Erf { alpha } => alpha,
-        };
+        if let Surrogate::PiecewiseLeakyReLU { c, .. } = self.surrogate
+            && !c.is_finite()
+        {
+            return fail(format!("PiecewiseLeakyReLU c must be finite, got {c}"));
+        }
+        let shape = self.surrogate.shape();
         if !(shape.is_finite() && shape > 0.0) {
             return fail(format!(
                 "surrogate {} needs a finite positive shape parameter, got {shape}",

@@ -232,3 +232,33 @@ pub fn seeded_runner(cases: u32, seed: u8) -> proptest::test_runner::TestRunner 
         TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]),
     )
 }
+
+/// `len` multiples of 1/8 in [−1, 1]: sums of a few products of them are exact in `f32` in
+/// any order, so fused and composed ops must agree bit for bit on them.
+pub fn eighths(seed: u64, len: usize) -> Vec<f32> {
+    uniform(seed, len, -8.0, 9.0)
+        .into_iter()
+        .map(|v| v.floor() / 8.0)
+        .collect()
+}
+
+/// `net` with every parameter replaced by multiples of 1/8 (tensor `i` drawn from seed
+/// `seed + i`); PLIF's `w` by 0, so that `k = sigmoid(w)` is a dyadic 1/2.
+pub fn on_grid(net: snn::network::Network, seed: u64) -> snn::network::Network {
+    let shapes: Vec<(String, Vec<usize>)> = net
+        .torch_tensors()
+        .iter()
+        .map(|t| (t.name.clone(), t.shape().to_vec()))
+        .collect();
+    net.load_torch(&|name| {
+        let (index, (_, shape)) = shapes.iter().enumerate().find(|(_, (n, _))| n == name)?;
+        let len = shape.iter().product::<usize>();
+        let values = if shape.is_empty() {
+            vec![0.0]
+        } else {
+            eighths(seed + index as u64, len)
+        };
+        Some((values, shape.clone()))
+    })
+    .unwrap()
+}
