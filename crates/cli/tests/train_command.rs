@@ -279,6 +279,22 @@ fn out_of_range_options_are_refused_before_any_work() {
             "--train-ratio must be in (0, 1], not NaN",
         ),
         ("--epochs", "0", "--epochs must be at least 1, not 0"),
+        (
+            "--gamma",
+            "0.5",
+            "--gamma applies only with --schedule step",
+        ),
+        (
+            "--tet-lambda",
+            "0.1",
+            "--tet-lambda applies only with --loss tet",
+        ),
+        (
+            "--param",
+            "width=0",
+            "--param width=0: a network parameter must be at least 1",
+        ),
+        ("--param", "depth=3", "the network has no parameter `depth`"),
         ("--train-samples", "0", "--train-samples must be at least 1"),
     ] {
         // `--option=value`, so that `-1` is not taken for an option.

@@ -342,3 +342,84 @@ fn the_readme_network_file_builds() {
     assert_eq!(scores.dims(), [3, 10]);
     assert_eq!(net.names().next(), Some("layers.0"));
 }
+
+/// An override replaces what it contradicts: `--neuron if` over a PLIF network drops its
+/// `tau`, a soft reset its `v_reset`, another surrogate the old `alpha`; an adaptive LIF layer
+/// takes the settings it shares and refuses a neuron model.
+#[test]
+fn neuron_overrides_replace_what_they_contradict() {
+    let device = Device::flex();
+    let nmnist = models::preset("nmnist-net")
+        .unwrap()
+        .resolve(10, &BTreeMap::from([("width".to_string(), 2)]))
+        .unwrap();
+    let overridden = nmnist
+        .clone()
+        .with_neurons(&NeuronSpec {
+            model: Some(ModelName::If),
+            soft_reset: Some(true),
+            surrogate: Some(SurrogateName::Sigmoid),
+            ..NeuronSpec::default()
+        })
+        .unwrap();
+    let net = overridden.init([2, 34, 34], 10, 0, &device).unwrap();
+    let LayerConfig::Neuron(spec) = &net.config().layers[2].layer else {
+        panic!("conv_fc.2 is a neuron layer")
+    };
+    assert_eq!((spec.tau, spec.v_reset, spec.alpha), (None, None, None));
+    assert_eq!(spec.detach_reset, Some(true), "kept from the file");
+
+    let adaptive = NetworkConfig::sequential(
+        "a",
+        "layers",
+        vec![
+            LayerConfig::AdaptiveLif(AdaptiveLifConfig::default()),
+            LayerConfig::Flatten,
+            LayerConfig::Linear(LinearConfig::new(10)),
+        ],
+    );
+    let tuned = adaptive
+        .clone()
+        .with_neurons(&NeuronSpec {
+            v_threshold: Some(0.5),
+            surrogate: Some(SurrogateName::Atan),
+            ..NeuronSpec::default()
+        })
+        .unwrap();
+    let LayerConfig::AdaptiveLif(config) = &tuned.layers[0].layer else {
+        panic!("an adaptive LIF")
+    };
+    assert_eq!(
+        (config.v_threshold, config.surrogate),
+        (0.5, SurrogateName::Atan)
+    );
+    let refused = adaptive.with_neurons(&NeuronSpec {
+        model: Some(ModelName::Lif),
+        ..NeuronSpec::default()
+    });
+    assert!(refused.unwrap_err().contains("layers.0 is an adaptive LIF"));
+}
+
+/// Sizes beyond what a tensor can hold are errors naming the layer, not aborted allocations.
+#[test]
+fn oversized_layers_are_errors() {
+    for (layer, expected) in [
+        (
+            "type = \"linear\"\nout_features = 100000000000",
+            "layer layers.1 (linear): a tensor of [32, 100000000000] would hold more than",
+        ),
+        (
+            "type = \"adaptive_avg_pool2d\"\noutput = [100000, 100000]",
+            "would hold more than",
+        ),
+    ] {
+        let (first, second) = if layer.contains("linear") {
+            ("type = \"flatten\"", layer)
+        } else {
+            (layer, "type = \"flatten\"")
+        };
+        let text = format!("name = \"big\"\n[[layers]]\n{first}\n[[layers]]\n{second}\n");
+        let error = build_error(&text, [2, 4, 4]);
+        assert!(error.contains(expected), "{error}");
+    }
+}

@@ -43,10 +43,12 @@ fn network(case: &Value, device: &Device) -> Network {
     let width = BTreeMap::from([("width".to_string(), 4)]);
     let mut config = models::preset(preset).unwrap().resolve(10, &width).unwrap();
     if name.contains("ATan") {
-        config = config.with_neurons(&NeuronSpec {
-            surrogate: Some(SurrogateName::Atan),
-            ..NeuronSpec::default()
-        });
+        config = config
+            .with_neurons(&NeuronSpec {
+                surrogate: Some(SurrogateName::Atan),
+                ..NeuronSpec::default()
+            })
+            .unwrap();
     }
     if !snn {
         if name.contains("perframe") {

@@ -36,7 +36,7 @@ fn preset(name: &str) -> NetworkConfig {
 
 fn net_on_grid(neuron: NeuronSpec, seed: u64) -> Network {
     let device = Device::flex();
-    let config = preset("seed-snn").with_neurons(&neuron);
+    let config = preset("seed-snn").with_neurons(&neuron).unwrap();
     let net = config
         .init([2, SHAPE[3], SHAPE[4]], 3, seed, &device)
         .unwrap();
@@ -110,6 +110,7 @@ fn other_networks_and_malformed_frames_are_refused() {
             model: Some(snn::nn::ModelName::Plif),
             ..NeuronSpec::default()
         })
+        .unwrap()
         .init([2, 6, 7], 3, 0, &device)
         .unwrap();
     assert!(matches!(

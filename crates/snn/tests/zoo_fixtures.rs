@@ -100,10 +100,12 @@ fn config(case: &Value) -> (NetworkConfig, usize) {
     let width = BTreeMap::from([("width".to_string(), 8)]);
     let mut config = file.resolve(classes, &width).unwrap();
     if name.ends_with("_lif") && preset != "vggsnn" {
-        config = config.with_neurons(&NeuronSpec {
-            model: Some(ModelName::Lif),
-            ..NeuronSpec::default()
-        });
+        config = config
+            .with_neurons(&NeuronSpec {
+                model: Some(ModelName::Lif),
+                ..NeuronSpec::default()
+            })
+            .unwrap();
     }
     for layer in &mut config.layers {
         if let LayerConfig::Dropout { p } = &mut layer.layer {

@@ -2,7 +2,7 @@
 //! experiment's SNN and CNN — compared on accuracy, speed, activity, synaptic operations and
 //! energy.
 
-use anyhow::{Result, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
 use serde::Serialize;
 use snn::train::{RunRecord, TrainError};
@@ -76,16 +76,29 @@ pub fn run(args: &CompareArgs) -> Result<()> {
     let sources = args
         .models
         .iter()
-        .map(|model| ModelSource::find(model))
+        .map(|model| ModelSource::find(model).context("--models"))
         .collect::<Result<Vec<_>>>()?;
-    let mut names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
     ensure!(
-        names.len() == sources.len() && sources.len() >= 2,
-        "--models needs at least two different networks, got {:?}",
+        sources.len() >= 2,
+        "--models needs at least two networks, got {:?}",
         args.models
     );
+    for (i, source) in sources.iter().enumerate() {
+        if let Some(other) = sources[..i]
+            .iter()
+            .find(|other| other.name.eq_ignore_ascii_case(&source.name))
+        {
+            bail!(
+                "--models: `{}` and `{}` would both train into the folder `{}`; give the \
+                 network files other names",
+                other.name,
+                source.name,
+                source.name
+            );
+        }
+        experiment.network.precheck(source, false)?;
+    }
+    experiment.network.check_applies(&sources)?;
     let prepared = prepare_data(&experiment.data, experiment.seed)?;
     let dir = experiment.out_dir(format!("compare-{}-seed{}", prepared.name, experiment.seed));
     let mut outcomes = Vec::new();

@@ -25,8 +25,8 @@ pub struct NetworkArgs {
     /// LIF's `tau`, PLIF's `init_tau`.
     #[arg(long)]
     pub tau: Option<f32>,
-    /// LIF/PLIF: whether the input decays with the membrane.
-    #[arg(long)]
+    /// LIF/PLIF: whether the input decays with the membrane (`--decay-input` = true).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub decay_input: Option<bool>,
     /// Firing threshold.
     #[arg(long)]
@@ -34,11 +34,11 @@ pub struct NetworkArgs {
     /// Hard-reset potential.
     #[arg(long)]
     pub v_reset: Option<f32>,
-    /// Soft reset (subtract the threshold) instead of the hard one.
-    #[arg(long)]
+    /// Soft reset (subtract the threshold) instead of the hard one (`--soft-reset` = true).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub soft_reset: Option<bool>,
-    /// Detach the reset from the gradient.
-    #[arg(long)]
+    /// Detach the reset from the gradient (`--detach-reset` = true).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub detach_reset: Option<bool>,
     /// The surrogate gradient (default: the network's; SpikingJelly's Sigmoid(4) unless it
     /// says otherwise).
@@ -117,6 +117,7 @@ pub struct ModelSource {
 impl ModelSource {
     /// A preset (`snn` and `cnn` are the seed nets) or, if `text` names a file, that file.
     pub fn find(text: &str) -> Result<Self> {
+        let text = text.trim();
         let preset = match text {
             "snn" => "seed-snn",
             "cnn" => "seed-cnn",
@@ -138,13 +139,59 @@ impl ModelSource {
             return Ok(Self { name, file });
         }
         bail!(
-            "--model {text}: neither a preset ({}) nor a network file",
+            "`{text}`: neither a preset ({}) nor a network file",
             models::names().collect::<Vec<_>>().join(", ")
         )
     }
 }
 
 impl NetworkArgs {
+    /// The neuron options and `--cnn-input`, when given, must apply to at least one of
+    /// `networks` (the unmodified networks of `compare`'s `--models`).
+    pub fn check_applies(&self, sources: &[ModelSource]) -> Result<()> {
+        let networks = sources
+            .iter()
+            .map(|source| source.file.resolve(10, &self.params()))
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.neuron_spec() != NeuronSpec::default() && !networks.iter().any(|n| n.is_spiking()) {
+            bail!(
+                "none of --models has a neuron layer for the neuron options (--neuron, --tau, …)"
+            );
+        }
+        let one_frame = |n: &NetworkConfig| {
+            n.layers.iter().any(|l| {
+                matches!(
+                    l.layer,
+                    LayerConfig::MeanOverTime | LayerConfig::SumOverTime
+                )
+            })
+        };
+        if self.cnn_input.is_some() && !networks.iter().any(one_frame) {
+            bail!(
+                "--cnn-input: none of --models starts from one frame (a mean_over_time or sum_over_time layer)"
+            );
+        }
+        Ok(())
+    }
+
+    /// `--param`s and `--width` as the file's parameter overrides.
+    fn params(&self) -> BTreeMap<String, usize> {
+        let mut params: BTreeMap<String, usize> = self.params.iter().cloned().collect();
+        if let Some(width) = self.width {
+            params.insert("width".into(), width);
+        }
+        params
+    }
+
+    /// Checks what can be checked of the network options before any data is read: the
+    /// parameters resolve (for 10 classes) and the options fit the network's layers.
+    pub fn precheck(&self, source: &ModelSource, alone: bool) -> Result<NetworkConfig> {
+        if let Some((key, _)) = self.params.iter().find(|(_, value)| *value == 0) {
+            bail!("--param {key}=0: a network parameter must be at least 1");
+        }
+        self.network(source, 10, alone)
+    }
+
     /// The neuron overrides given.
     pub fn neuron_spec(&self) -> NeuronSpec {
         NeuronSpec {
@@ -175,40 +222,46 @@ impl NetworkArgs {
 
     /// The network of `source` for `classes` classes with these options applied; every
     /// neuron layer's settings are checked (the layers themselves when the network is built).
-    /// `--cnn-input` applies to a network that starts from one frame; for another it is an
-    /// error when `alone` (the only network of the command), else it does not apply.
+    /// The neuron options apply to a network with neuron layers and `--cnn-input` to one
+    /// that starts from one frame; for another they are an error when `alone` (the only
+    /// network of the command), else they do not apply ([`Self::check_applies`] checks that
+    /// they apply to one of several).
     pub fn network(
         &self,
         source: &ModelSource,
         classes: usize,
         alone: bool,
     ) -> Result<NetworkConfig> {
-        let mut params: BTreeMap<String, usize> = self.params.iter().cloned().collect();
-        if let Some(width) = self.width {
-            params.insert("width".into(), width);
-        }
         let mut network = source
             .file
-            .resolve(classes, &params)
+            .resolve(classes, &self.params())
             .with_context(|| format!("the network `{}`", source.name))?;
         let overrides = self.neuron_spec();
         if overrides != NeuronSpec::default() {
-            if !network.is_spiking() {
+            if network.is_spiking() {
+                network = network
+                    .with_neurons(&overrides)
+                    .map_err(|problem| anyhow::anyhow!("`{}`: {problem}", source.name))?;
+            } else if alone {
                 bail!(
                     "`{}` has no neuron layer for the neuron options (--neuron, --tau, …)",
                     source.name
                 );
             }
-            network = network.with_neurons(&overrides);
         }
         for layer in &network.layers {
-            let spec = match &layer.layer {
-                LayerConfig::Neuron(spec) => spec,
-                LayerConfig::SewBlock(block) => &block.neuron,
+            let checked = match &layer.layer {
+                LayerConfig::Neuron(spec) => spec.config().map(drop),
+                LayerConfig::SewBlock(block) => block.neuron.config().map(drop),
+                LayerConfig::AdaptiveLif(adaptive) => adaptive.init().map(drop),
                 _ => continue,
             };
-            spec.config()
-                .with_context(|| format!("`{}` layer {}", source.name, layer.name))?;
+            checked.with_context(|| {
+                format!(
+                    "`{}` layer {} with the neuron options (--neuron, --tau, …)",
+                    source.name, layer.name
+                )
+            })?;
         }
         let reduce = network.layers.iter().position(|l| {
             matches!(

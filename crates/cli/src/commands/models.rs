@@ -12,14 +12,20 @@ pub struct ModelsArgs {
     /// Print this preset's network file instead of the list.
     #[arg(long, value_name = "NAME")]
     show: Option<String>,
-    /// Classes the parameter counts are for.
-    #[arg(long, default_value_t = 10)]
-    classes: usize,
+    /// Classes the parameter counts are for (1 to 1000).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    classes: u16,
 }
 
 /// Runs `spikeforge models`.
 pub fn run(args: &ModelsArgs) -> Result<()> {
+    let classes = usize::from(args.classes);
     if let Some(name) = &args.show {
+        let name = match name.as_str() {
+            "snn" => "seed-snn",
+            "cnn" => "seed-cnn",
+            other => other,
+        };
         match models::text(name) {
             Some(text) => print!("{text}"),
             None => bail!(
@@ -36,8 +42,8 @@ pub fn run(args: &ModelsArgs) -> Result<()> {
     for name in models::names() {
         let file = models::preset(name).expect("a listed preset");
         let input = file.input().unwrap_or([2, 32, 32]);
-        let config = file.resolve(args.classes, &Default::default())?;
-        let network = config.init(input, args.classes, 0, &Device::flex())?;
+        let config = file.resolve(classes, &Default::default())?;
+        let network = config.init(input, classes, 0, &Device::flex())?;
         println!(
             "{:<16} {:>14} {:>11} {:>7}  {}",
             name,
@@ -50,7 +56,7 @@ pub fn run(args: &ModelsArgs) -> Result<()> {
     println!(
         "(parameters for {} classes at the input shown; a network is built for the data's \
          shape; `--show NAME` prints its file)",
-        args.classes
+        classes
     );
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
 use snn::train::{EpochMetrics, RunRecord};
 
@@ -26,13 +26,6 @@ pub fn run(args: &ReportArgs) -> Result<()> {
     for path in &args.runs {
         folders.extend(run_folders(path)?);
     }
-    let records = folders
-        .iter()
-        .map(|dir| load_record(dir))
-        .collect::<Result<Vec<_>>>()?;
-    let labels = labels(&folders);
-    let rows: Vec<(&str, &RunRecord)> = labels.iter().map(String::as_str).zip(&records).collect();
-    print_table(&rows);
     let out = match (&args.out, args.runs.as_slice()) {
         (Some(out), _) => out.clone(),
         (None, [one]) => one.clone(),
@@ -41,6 +34,29 @@ pub fn run(args: &ReportArgs) -> Result<()> {
             args.runs.len()
         ),
     };
+    let mut records = Vec::new();
+    let mut finished = Vec::new();
+    for dir in &folders {
+        let record = load_record(dir)?;
+        if record.status == "complete" {
+            records.push(record);
+            finished.push(dir.clone());
+        } else {
+            eprintln!(
+                "{}: left out, its run is not complete (status {}: it stopped or diverged; \
+                 `--resume` continues it)",
+                dir.display(),
+                record.status
+            );
+        }
+    }
+    ensure!(
+        !records.is_empty(),
+        "no complete run among the folders given"
+    );
+    let labels = labels(&finished);
+    let rows: Vec<(&str, &RunRecord)> = labels.iter().map(String::as_str).zip(&records).collect();
+    print_table(&rows);
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     plot_runs(&out, &rows);
     Ok(())

@@ -39,21 +39,21 @@ pub struct ExperimentArgs {
     /// Loss against the labels.
     #[arg(long, value_enum, default_value_t = LossChoice::Mse)]
     pub loss: LossChoice,
-    /// TET's weight λ of the MSE term (`--loss tet`).
-    #[arg(long, default_value_t = 1e-3)]
-    pub tet_lambda: f64,
-    /// TET's constant φ the outputs are pulled towards (`--loss tet`).
-    #[arg(long, default_value_t = 1.0)]
-    pub tet_phi: f64,
+    /// TET's weight λ of the MSE term (`--loss tet`; default 1e-3).
+    #[arg(long)]
+    pub tet_lambda: Option<f64>,
+    /// TET's constant φ the outputs are pulled towards (`--loss tet`; default 1).
+    #[arg(long)]
+    pub tet_phi: Option<f64>,
     /// Optimiser.
     #[arg(long, value_enum, default_value_t = OptimizerChoice::Sgd)]
     pub optimizer: OptimizerChoice,
     /// Learning rate.
     #[arg(long, default_value_t = 0.05)]
     pub lr: f64,
-    /// SGD momentum.
-    #[arg(long, default_value_t = 0.0)]
-    pub momentum: f64,
+    /// SGD momentum (default 0).
+    #[arg(long)]
+    pub momentum: Option<f64>,
     /// SGD with Nesterov momentum.
     #[arg(long)]
     pub nesterov: bool,
@@ -64,15 +64,15 @@ pub struct ExperimentArgs {
     /// epochs (to `--min-lr`), or step decay (× `--gamma` every `--step-size` epochs).
     #[arg(long, value_enum, default_value_t = ScheduleChoice::Constant)]
     pub schedule: ScheduleChoice,
-    /// The cosine schedule's floor.
-    #[arg(long, default_value_t = 0.0)]
-    pub min_lr: f64,
-    /// Epochs between the step schedule's decays.
-    #[arg(long, default_value_t = 10)]
-    pub step_size: usize,
-    /// The step schedule's factor.
-    #[arg(long, default_value_t = 0.1)]
-    pub gamma: f64,
+    /// The cosine schedule's floor (default 0).
+    #[arg(long)]
+    pub min_lr: Option<f64>,
+    /// Epochs between the step schedule's decays (default 10).
+    #[arg(long)]
+    pub step_size: Option<usize>,
+    /// The step schedule's factor (default 0.1).
+    #[arg(long)]
+    pub gamma: Option<f64>,
     /// Clip the gradients to this global L2 norm before each step.
     #[arg(long)]
     pub clip_grad_norm: Option<f64>,
@@ -153,10 +153,64 @@ impl ExperimentArgs {
                 "--clip-grad-norm must be finite and above 0, not {norm}"
             );
         }
-        if self.loss == LossChoice::Tet {
+        // An option of another choice would be silently ignored: refused.
+        for (given, option, applies, choice) in [
+            (
+                self.tet_lambda.is_some(),
+                "--tet-lambda",
+                self.loss == LossChoice::Tet,
+                "--loss tet",
+            ),
+            (
+                self.tet_phi.is_some(),
+                "--tet-phi",
+                self.loss == LossChoice::Tet,
+                "--loss tet",
+            ),
+            (
+                self.momentum.is_some(),
+                "--momentum",
+                self.optimizer == OptimizerChoice::Sgd,
+                "--optimizer sgd",
+            ),
+            (
+                self.nesterov,
+                "--nesterov",
+                self.optimizer == OptimizerChoice::Sgd,
+                "--optimizer sgd",
+            ),
+            (
+                self.min_lr.is_some(),
+                "--min-lr",
+                self.schedule == ScheduleChoice::Cosine,
+                "--schedule cosine",
+            ),
+            (
+                self.step_size.is_some(),
+                "--step-size",
+                self.schedule == ScheduleChoice::Step,
+                "--schedule step",
+            ),
+            (
+                self.gamma.is_some(),
+                "--gamma",
+                self.schedule == ScheduleChoice::Step,
+                "--schedule step",
+            ),
+        ] {
+            ensure!(!given || applies, "{option} applies only with {choice}");
+        }
+        if let LossKind::Tet { lambda, phi } = config.loss {
             ensure!(
-                (0.0..=1.0).contains(&self.tet_lambda) && self.tet_phi.is_finite(),
-                "--tet-lambda must be in [0, 1] and --tet-phi finite"
+                (0.0..=1.0).contains(&lambda) && phi.is_finite(),
+                "--tet-lambda must be in [0, 1] and --tet-phi finite, not {lambda} and {phi}"
+            );
+        }
+        if let Schedule::Cosine { min_lr, .. } = config.schedule {
+            ensure!(
+                min_lr <= self.lr,
+                "--min-lr {min_lr} is above --lr {}: the cosine schedule would raise the rate",
+                self.lr
             );
         }
         // The neuron options' own ranges (how they combine with a network's neurons is
@@ -188,7 +242,7 @@ impl ExperimentArgs {
             optimizer: match self.optimizer {
                 OptimizerChoice::Sgd => OptimizerSpec::Sgd {
                     lr: self.lr,
-                    momentum: self.momentum,
+                    momentum: self.momentum.unwrap_or(0.0),
                     weight_decay: self.weight_decay,
                     nesterov: self.nesterov,
                 },
@@ -205,11 +259,11 @@ impl ExperimentArgs {
                 ScheduleChoice::Constant => Schedule::Constant,
                 ScheduleChoice::Cosine => Schedule::Cosine {
                     t_max: self.epochs,
-                    min_lr: self.min_lr,
+                    min_lr: self.min_lr.unwrap_or(0.0),
                 },
                 ScheduleChoice::Step => Schedule::Step {
-                    step: self.step_size,
-                    gamma: self.gamma,
+                    step: self.step_size.unwrap_or(10),
+                    gamma: self.gamma.unwrap_or(0.1),
                 },
             },
             clip_grad_norm: self.clip_grad_norm,
@@ -217,8 +271,8 @@ impl ExperimentArgs {
                 LossChoice::Mse => LossKind::Mse,
                 LossChoice::Ce => LossKind::CrossEntropy,
                 LossChoice::Tet => LossKind::Tet {
-                    lambda: self.tet_lambda,
-                    phi: self.tet_phi,
+                    lambda: self.tet_lambda.unwrap_or(1e-3),
+                    phi: self.tet_phi.unwrap_or(1.0),
                 },
             },
             seed: self.seed,
@@ -237,7 +291,8 @@ impl ExperimentArgs {
 pub fn run(args: &TrainArgs) -> Result<()> {
     let experiment = &args.experiment;
     experiment.validate()?;
-    let source = ModelSource::find(&args.model)?;
+    let source = ModelSource::find(&args.model).context("--model")?;
+    experiment.network.precheck(&source, true)?;
     let prepared = prepare_data(&experiment.data, experiment.seed)?;
     let dir = experiment.out_dir(format!(
         "{}-{}-seed{}",

@@ -73,16 +73,40 @@ impl NetworkConfig {
         self
     }
 
-    /// Every neuron layer's settings replaced by `spec` over them (the CLI's overrides).
-    pub fn with_neurons(mut self, spec: &NeuronSpec) -> Self {
+    /// Every neuron layer's settings overridden by `spec` ([`NeuronSpec::overriding`]: the
+    /// CLI's options); an adaptive LIF layer takes the settings it shares (`tau`,
+    /// `v_threshold`, `v_reset`, `detach_reset`, `surrogate`, `alpha`). Fails, naming the
+    /// layer, where an override does not apply (a model, `decay_input` or a soft reset for
+    /// an adaptive LIF).
+    pub fn with_neurons(mut self, spec: &NeuronSpec) -> Result<Self, String> {
         for layer in &mut self.layers {
             match &mut layer.layer {
-                LayerConfig::Neuron(neuron) => *neuron = spec.over(neuron),
-                LayerConfig::SewBlock(block) => block.neuron = spec.over(&block.neuron),
+                LayerConfig::Neuron(neuron) => *neuron = spec.overriding(neuron),
+                LayerConfig::SewBlock(block) => block.neuron = spec.overriding(&block.neuron),
+                LayerConfig::AdaptiveLif(adaptive) => {
+                    if spec.model.is_some()
+                        || spec.decay_input.is_some()
+                        || spec.soft_reset == Some(true)
+                    {
+                        return Err(format!(
+                            "layer {} is an adaptive LIF: the neuron model, decay_input and \
+                             soft_reset do not apply to it",
+                            layer.name
+                        ));
+                    }
+                    adaptive.tau = spec.tau.unwrap_or(adaptive.tau);
+                    adaptive.v_threshold = spec.v_threshold.unwrap_or(adaptive.v_threshold);
+                    adaptive.v_reset = spec.v_reset.unwrap_or(adaptive.v_reset);
+                    adaptive.detach_reset = spec.detach_reset.unwrap_or(adaptive.detach_reset);
+                    if let Some(surrogate) = spec.surrogate {
+                        (adaptive.surrogate, adaptive.alpha) = (surrogate, None);
+                    }
+                    adaptive.alpha = spec.alpha.or(adaptive.alpha);
+                }
                 _ => {}
             }
         }
-        self
+        Ok(self)
     }
 
     /// Whether any layer spikes.

@@ -146,6 +146,19 @@ impl NetworkConfig {
                     kind: kind_name(&named.layer),
                     problem,
                 })?;
+            let values = match output {
+                SignalShape::Maps {
+                    channels,
+                    height,
+                    width,
+                } => vec![channels, height, width],
+                SignalShape::Vectors { features } => vec![features],
+            };
+            crate::nn::checked_product(&values).map_err(|problem| ModelError::Layer {
+                layer: named.name.clone(),
+                kind: kind_name(&named.layer),
+                problem,
+            })?;
             layers.push(layer);
             shapes.push(output);
             shape = output;
@@ -227,7 +240,7 @@ impl Network {
         &self,
         frames: Tensor<5>,
     ) -> Result<(Tensor<2>, Vec<LayerActivity>), ModelError> {
-        let mut probe = Probe::new(true);
+        let mut probe = self.activity_probe();
         let steps = self.run(frames, &self.plan(), &mut probe)?;
         let activity = probe.records.into_iter().map(LayerActivity::of).collect();
         Ok((mean_over_steps(steps), activity))
@@ -239,7 +252,7 @@ impl Network {
         frames: Tensor<5>,
     ) -> Result<(Tensor<3>, Vec<LayerActivity>), ModelError> {
         let plan = (0..self.layers.len()).map(Stage::Layer).collect::<Vec<_>>();
-        let mut probe = Probe::new(true);
+        let mut probe = self.activity_probe();
         let steps = self.run(frames, &plan, &mut probe)?;
         let activity = probe.records.into_iter().map(LayerActivity::of).collect();
         Ok((steps, activity))
@@ -256,6 +269,12 @@ impl Network {
             .into_iter()
             .map(|record| (record.name, record.signal.flat_steps()))
             .collect())
+    }
+
+    /// A probe of the layers whose activity is measured: the spiking layers, or in a network
+    /// without any, the ReLUs.
+    fn activity_probe(&self) -> Probe {
+        Probe::new(true).with_relu(!self.config.is_spiking())
     }
 
     /// The forward pass as planned for the mean readout.

@@ -74,7 +74,9 @@ impl Conv2dConfig {
                  {in_channels} input channels"
             )));
         }
-        let bound = default_bound(in_channels * self.kernel * self.kernel);
+        let taps = checked_product(&[in_channels, self.kernel, self.kernel])?;
+        checked_product(&[taps, self.out_channels])?;
+        let bound = default_bound(taps);
         let weight = init.uniform(
             [self.out_channels, in_channels, self.kernel, self.kernel],
             bound,
@@ -89,6 +91,23 @@ impl Conv2dConfig {
     }
 }
 
+/// The most values one tensor of a network may hold (4 GiB of `f32`): a larger size in a
+/// network file is an error, not an allocation that aborts the process.
+pub const MAX_VALUES: usize = 1 << 30;
+
+/// `Π factors`, or an error when it exceeds [`MAX_VALUES`].
+pub fn checked_product(factors: &[usize]) -> Result<usize, BuildError> {
+    factors
+        .iter()
+        .try_fold(1usize, |product, &f| product.checked_mul(f))
+        .filter(|&product| product <= MAX_VALUES)
+        .ok_or_else(|| {
+            BuildError::new(format!(
+                "a tensor of {factors:?} would hold more than {MAX_VALUES} values"
+            ))
+        })
+}
+
 /// Output side of a window of `kernel` with `stride` over `size` padded by `padding` on each
 /// side (PyTorch's floor rule).
 pub(crate) fn pooled_side(
@@ -97,7 +116,9 @@ pub(crate) fn pooled_side(
     stride: usize,
     padding: usize,
 ) -> Result<usize, BuildError> {
-    let padded = size + 2 * padding;
+    let Some(padded) = padding.checked_mul(2).and_then(|p| p.checked_add(size)) else {
+        return Err(BuildError::new(format!("padding {padding} is too large")));
+    };
     if kernel > padded || stride == 0 {
         return Err(BuildError::new(format!(
             "a {kernel}×{kernel} window (stride {stride}, padding {padding}) does not fit a \

@@ -123,6 +123,8 @@ pub struct TimeReduce {
 #[derive(Debug, Default)]
 pub struct Probe {
     enabled: bool,
+    /// Whether ReLU outputs are recorded too (a network without spiking layers).
+    relu: bool,
     /// The recorded outputs, in call order.
     pub records: Vec<Recorded>,
 }
@@ -140,12 +142,19 @@ pub struct Recorded {
 }
 
 impl Probe {
-    /// A probe that records (`true`) or does nothing.
+    /// A probe that records the neuron layers' outputs (`true`) or does nothing.
     pub fn new(enabled: bool) -> Self {
         Self {
             enabled,
+            relu: false,
             records: Vec::new(),
         }
+    }
+
+    /// Also recording ReLU outputs (the activity of a network without spiking layers).
+    pub fn with_relu(mut self, relu: bool) -> Self {
+        self.relu = relu;
+        self
     }
 
     /// Whether it records.
@@ -354,7 +363,9 @@ impl Layer {
             }
             Self::Relu(_) => {
                 let out = on_signal!(x, t => relu(t));
-                probe.record(name, &out);
+                if probe.relu {
+                    probe.record(name, &out);
+                }
                 out
             }
             Self::Voting(voting) => Signal::Vectors(vote(x.into_vectors(), voting.size)),

@@ -42,6 +42,7 @@ impl LinearConfig {
             )));
         }
         let out = self.out_features;
+        super::conv::checked_product(&[in_features, out])?;
         let bound = default_bound(in_features);
         let drawn = init.uniform_values(out * in_features, bound);
         let mut weight = vec![0.0; drawn.len()];

@@ -37,7 +37,7 @@ use burn::tensor::Tensor;
 use thiserror::Error;
 
 pub use crate::neuron::Implementation;
-pub use conv::{Conv2d, Conv2dConfig};
+pub use conv::{Conv2d, Conv2dConfig, MAX_VALUES, checked_product};
 pub use dropout::Dropout;
 pub use init::{Init, default_bound};
 pub use layer::{Flatten, Layer, LayerConfig, Probe, Recorded, TimeReduce, Voting};

@@ -108,6 +108,27 @@ impl NeuronSpec {
         }
     }
 
+    /// These settings laid over `base` as a user's overrides: like [`over`](Self::over),
+    /// but an override also clears what it contradicts — `if` drops `tau` and
+    /// `decay_input`, a soft reset drops `v_reset` (and a `v_reset` the soft reset), a
+    /// surrogate without `alpha` drops the base's `alpha` (meant for another surrogate).
+    pub fn overriding(&self, base: &NeuronSpec) -> NeuronSpec {
+        let mut base = *base;
+        if self.model == Some(ModelName::If) {
+            (base.tau, base.decay_input) = (None, None);
+        }
+        if self.soft_reset == Some(true) {
+            base.v_reset = None;
+        }
+        if self.v_reset.is_some() {
+            base.soft_reset = None;
+        }
+        if self.surrogate.is_some() && self.alpha.is_none() {
+            base.alpha = None;
+        }
+        self.over(&base)
+    }
+
     /// The checked settings.
     pub fn config(&self) -> Result<NeuronConfig, BuildError> {
         let tau = self.tau.unwrap_or(2.0);

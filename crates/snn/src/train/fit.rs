@@ -16,7 +16,7 @@ use super::record::{
     DatasetInfo, DatasetSource, EpochMetrics, Evaluation, LayerRate, ModelInfo, RECORD_VERSION,
     RUN_RECORD, RunRecord, TrainConfig,
 };
-use super::{LossKind, TrainError};
+use super::{LossKind, Schedule, TrainError};
 use crate::network::{Classifier, Network, NetworkConfig};
 use crate::ops::network_ops;
 
@@ -578,6 +578,21 @@ fn check_same_run(
         epochs: now.training.epochs,
         ..saved.training
     };
+    if let (Schedule::Cosine { t_max: before, .. }, Schedule::Cosine { t_max: after, .. }) =
+        (saved.training.schedule, now.training.schedule)
+        && before != after
+        && same_schedule.schedule != now.training.schedule
+    {
+        return differs(
+            "schedule",
+            format!("a cosine schedule over {before} epochs"),
+            format!(
+                "one over {after} (a cosine schedule spans the run's epochs, so they cannot \
+                 grow on resume: its first epochs would have had other learning rates; start \
+                 a new run)"
+            ),
+        );
+    }
     if same_schedule != now.training {
         return differs(
             "training settings",
