@@ -743,3 +743,54 @@ fn every_preset_trains_from_the_command_line() {
     );
     std::fs::remove_dir_all(scratch).unwrap();
 }
+
+/// The neuron options in `compare` apply to the networks with neuron layers (the CNN trains
+/// as it is), and over a file's own neuron they replace what they contradict.
+#[test]
+fn neuron_options_apply_where_they_can() {
+    let scratch = scratch("neuron-options");
+    let out = scratch.join("compare");
+    run(
+        &scratch,
+        "compare",
+        &[
+            "--epochs",
+            "1",
+            "--neuron",
+            "lif",
+            "--tau",
+            "3",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let comparison = json(&out.join("compare.json"));
+    let snn = &comparison["runs"][0]["record"]["model"]["network"]["layers"][1];
+    assert_eq!(
+        (snn["model"].as_str(), snn["tau"].as_f64()),
+        (Some("lif"), Some(3.0))
+    );
+    assert_eq!(comparison["runs"][1]["record"]["status"], "complete");
+    // nmnist-net's file sets a PLIF with tau = 2: `--neuron if` drops the tau.
+    let plain = scratch.join("if");
+    run(
+        &scratch,
+        "train",
+        &[
+            "--model",
+            "nmnist-net",
+            "--neuron",
+            "if",
+            "--width",
+            "2",
+            "--epochs",
+            "1",
+            "--out",
+            plain.to_str().unwrap(),
+        ],
+    );
+    let layer = &json(&plain.join("run.json"))["model"]["network"]["layers"][2];
+    assert_eq!(layer["model"], "if");
+    assert!(layer["tau"].is_null(), "{layer}");
+    std::fs::remove_dir_all(scratch).unwrap();
+}
