@@ -1,13 +1,8 @@
 //! Helpers shared by the Flex implementations of the fused ops.
 
 use burn::backend::flex::FlexTensor;
-use burn::backend::{DType, DispatchDevice, TensorMetadata};
+use burn::backend::{DispatchDevice, TensorMetadata};
 use burn::tensor::{Device, Shape, TensorData};
-
-/// Whether a fused op runs natively on this device for this dtype (Flex, f32).
-pub fn is_supported(device: &Device, dtype: DType) -> bool {
-    matches!(computing_device(device), DispatchDevice::Flex(_)) && dtype == DType::F32
-}
 
 /// The device that computes: the one an autodiff device wraps, or the device itself.
 pub(crate) fn computing_device(device: &Device) -> &DispatchDevice {
@@ -30,7 +25,7 @@ pub(crate) fn contiguous(tensor: &FlexTensor) -> FlexTensor {
 pub(crate) fn f32_slice(tensor: &FlexTensor) -> &[f32] {
     tensor
         .as_slice::<f32>()
-        .expect("fused op: expected a contiguous f32 tensor (see flex::is_supported)")
+        .expect("fused op: expected a contiguous f32 tensor (see fused::is_supported)")
 }
 
 /// A Flex tensor of `values` in `shape`.

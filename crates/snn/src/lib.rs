@@ -29,6 +29,7 @@ pub mod bench;
 pub mod conv;
 pub mod conv_head;
 mod flex;
+pub mod fused;
 mod math;
 mod matmul;
 pub mod models;

@@ -58,7 +58,7 @@ pub fn conv3x3_with(
     );
     let fused = implementation == ConvImplementation::Fused
         && ci <= FUSED_MAX_INPUT_CHANNELS
-        && crate::flex::is_supported(&x.device(), x.dtype());
+        && crate::fused::is_supported(&x.device(), x.dtype());
     if !fused {
         let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
         return conv2d(x, weight, bias, options);

@@ -1,15 +1,14 @@
-//! The convolution as a burn backend extension: Flex forward, `Autodiff<Flex>` backward.
+//! The convolution as a burn backend extension: a [`FusedOp`] (Flex forward and backward
+//! kernels), on `Autodiff<Flex>` through [`fused::autodiff`].
 
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension, tensor::FloatTensor};
 use burn::tensor::{Shape, Tensor};
 
 use super::kernel::{self, Dims};
 use crate::flex::{contiguous, dims, f32_slice, flex_tensor};
+use crate::fused::{self, FusedOp};
 
 /// The backend extension behind [`conv3x3`](super::conv3x3).
 #[backend_extension(Flex, Autodiff)]
@@ -50,47 +49,49 @@ fn forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor) -> FlexTensor
     flex_tensor(out, Shape::new([d.n, d.co, d.h, d.w]))
 }
 
-impl ConvOps for Flex {
-    fn conv3x3(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
-        forward(&x, &weight, &bias)
+/// The op's kernels; it keeps the input and the weight (shared buffers) for the backward.
+#[derive(Debug, Clone, Copy)]
+struct Conv3x3;
+
+impl FusedOp<3> for Conv3x3 {
+    type Saved = (FlexTensor, FlexTensor);
+
+    fn forward(
+        &self,
+        [x, weight, bias]: [&FlexTensor; 3],
+        save: bool,
+    ) -> (FlexTensor, Option<Self::Saved>) {
+        (
+            forward(x, weight, bias),
+            save.then(|| (x.clone(), weight.clone())),
+        )
+    }
+
+    fn backward(
+        &self,
+        (x, weight): Self::Saved,
+        grad: FlexTensor,
+        [want_x, want_weight, want_bias]: [bool; 3],
+    ) -> [Option<FlexTensor>; 3] {
+        let d = sizes(&x, &weight);
+        let (x, weight) = (contiguous(&x), contiguous(&weight));
+        let (mut grad_weight, mut grad_bias) = (None, None);
+        if want_weight || want_bias {
+            let (gw, gb) = kernel::backward_weight(f32_slice(&x), f32_slice(&grad), d);
+            grad_weight = want_weight.then(|| flex_tensor(gw, Shape::new([d.co, d.ci, 3, 3])));
+            grad_bias = want_bias.then(|| flex_tensor(gb, Shape::new([d.co])));
+        }
+        let grad_x = want_x.then(|| {
+            let gx = kernel::backward_input(f32_slice(&grad), f32_slice(&weight), d);
+            flex_tensor(gx, Shape::new([d.n, d.ci, d.h, d.w]))
+        });
+        [grad_x, grad_weight, grad_bias]
     }
 }
 
-/// What the backward pass keeps: the input and the weight (shared buffers).
-#[derive(Debug, Clone)]
-struct Saved {
-    x: FlexTensor,
-    weight: FlexTensor,
-}
-
-#[derive(Debug)]
-struct ConvBackward;
-
-impl Backward<Flex, 3> for ConvBackward {
-    type State = Saved;
-
-    fn backward(self, ops: Ops<Saved, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node_x, node_weight, node_bias] = ops.parents;
-        let grad = contiguous(&grads.consume::<Flex>(&ops.node));
-        let Saved { x, weight } = ops.state;
-        let d = sizes(&x, &weight);
-        let (x, weight) = (contiguous(&x), contiguous(&weight));
-        if node_weight.is_some() || node_bias.is_some() {
-            let (grad_weight, grad_bias) =
-                kernel::backward_weight(f32_slice(&x), f32_slice(&grad), d);
-            if let Some(node) = node_weight {
-                let shape = Shape::new([d.co, d.ci, 3, 3]);
-                grads.register::<Flex>(node.id, flex_tensor(grad_weight, shape));
-            }
-            if let Some(node) = node_bias {
-                grads.register::<Flex>(node.id, flex_tensor(grad_bias, Shape::new([d.co])));
-            }
-        }
-        if let Some(node) = node_x {
-            let grad_x = kernel::backward_input(f32_slice(&grad), f32_slice(&weight), d);
-            let shape = Shape::new([d.n, d.ci, d.h, d.w]);
-            grads.register::<Flex>(node.id, flex_tensor(grad_x, shape));
-        }
+impl ConvOps for Flex {
+    fn conv3x3(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
+        forward(&x, &weight, &bias)
     }
 }
 
@@ -100,20 +101,6 @@ impl<C: CheckpointStrategy> ConvOps for Autodiff<Flex, C> {
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        let out = forward(x.primitive(), weight.primitive(), bias.primitive());
-        match ConvBackward
-            .prepare::<C>([x.node(), weight.node(), bias.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let saved = Saved {
-                    x: x.primitive().clone(),
-                    weight: weight.primitive().clone(),
-                };
-                prep.finish(saved, out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        }
+        fused::autodiff::<C, _, 3>(Conv3x3, [x, weight, bias])
     }
 }

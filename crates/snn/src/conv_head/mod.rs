@@ -46,7 +46,7 @@ pub fn sum_conv_relu_linear(
         linear.weight.dims(),
         x.dims()
     );
-    let fusable = crate::flex::is_supported(&x.device(), x.dtype()) && !x.is_require_grad();
+    let fusable = crate::fused::is_supported(&x.device(), x.dtype()) && !x.is_require_grad();
     if !fusable {
         return composed(x, conv_weight, conv_bias, linear);
     }

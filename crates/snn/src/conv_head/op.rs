@@ -1,9 +1,7 @@
-//! The fused seed CNN as a burn backend extension: Flex forward, `Autodiff<Flex>` backward.
+//! The fused seed CNN as a burn backend extension: a [`FusedOp`] (Flex forward and backward
+//! kernels), on `Autodiff<Flex>` through [`fused::autodiff`].
 
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension, tensor::FloatTensor};
 use burn::tensor::{Shape, Tensor};
@@ -11,6 +9,7 @@ use burn::tensor::{Shape, Tensor};
 use super::kernel::{self, Layout, Params};
 use crate::conv::kernel::Dims;
 use crate::flex::{contiguous, dims, f32_slice, flex_tensor};
+use crate::fused::{self, FusedOp};
 
 /// The backend extension behind [`sum_conv_relu_linear`](super::sum_conv_relu_linear).
 #[backend_extension(Flex, Autodiff)]
@@ -113,43 +112,58 @@ struct Saved {
     padded: Vec<f32>,
 }
 
-#[derive(Debug)]
-struct ConvHeadBackward;
+/// The op's kernels.
+#[derive(Debug, Clone, Copy)]
+struct ConvHead;
 
-impl Backward<Flex, 5> for ConvHeadBackward {
-    type State = Saved;
+impl FusedOp<5> for ConvHead {
+    type Saved = Saved;
 
-    fn backward(self, ops: Ops<Saved, 5>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node_x, node_conv_w, node_conv_b, node_fc_w, node_fc_b] = ops.parents;
+    fn forward(&self, values: [&FlexTensor; 5], save: bool) -> (FlexTensor, Option<Saved>) {
+        let inputs = Inputs::new(values);
+        let (scores, activations) = inputs.forward();
+        let saved = save.then(|| Saved {
+            inputs,
+            hidden: activations.hidden,
+            padded: activations.padded,
+        });
+        (scores, saved)
+    }
+
+    fn backward(
+        &self,
+        saved: Saved,
+        grad: FlexTensor,
+        wanted: [bool; 5],
+    ) -> [Option<FlexTensor>; 5] {
+        let [want_x, want_conv_w, want_conv_b, want_fc_w, want_fc_b] = wanted;
         assert!(
-            node_x.is_none(),
+            !want_x,
             "sum_conv_relu_linear does not differentiate its input frames"
         );
-        let grad = contiguous(&grads.consume::<Flex>(&ops.node));
         let Saved {
             inputs,
             hidden,
             padded,
-        } = ops.state;
+        } = saved;
         let layout = inputs.layout();
         let d = layout.dims;
         let gradients =
             kernel::backward(&padded, &inputs.params(), &hidden, f32_slice(&grad), layout);
-        let registered = [
-            (node_conv_w, gradients.conv_weight, vec![d.co, d.ci, 3, 3]),
-            (node_conv_b, gradients.conv_bias, vec![d.co]),
-            (
-                node_fc_w,
+        let tensor = |want: bool, values: Vec<f32>, shape: Vec<usize>| {
+            want.then(|| flex_tensor(values, Shape::from(shape)))
+        };
+        [
+            None,
+            tensor(want_conv_w, gradients.conv_weight, vec![d.co, d.ci, 3, 3]),
+            tensor(want_conv_b, gradients.conv_bias, vec![d.co]),
+            tensor(
+                want_fc_w,
                 gradients.fc_weight,
                 vec![layout.features(), layout.classes],
             ),
-            (node_fc_b, gradients.fc_bias, vec![layout.classes]),
-        ];
-        for (node, values, shape) in registered {
-            if let Some(node) = node {
-                grads.register::<Flex>(node.id, flex_tensor(values, Shape::from(shape)));
-            }
-        }
+            tensor(want_fc_b, gradients.fc_bias, vec![layout.classes]),
+        ]
     }
 }
 
@@ -161,34 +175,7 @@ impl<C: CheckpointStrategy> ConvHeadOps for Autodiff<Flex, C> {
         fc_weight: FloatTensor<Self>,
         fc_bias: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        let inputs = Inputs::new([
-            x.primitive(),
-            conv_weight.primitive(),
-            conv_bias.primitive(),
-            fc_weight.primitive(),
-            fc_bias.primitive(),
-        ]);
-        let (scores, activations) = inputs.forward();
-        match ConvHeadBackward
-            .prepare::<C>([
-                x.node(),
-                conv_weight.node(),
-                conv_bias.node(),
-                fc_weight.node(),
-                fc_bias.node(),
-            ])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let saved = Saved {
-                    inputs,
-                    hidden: activations.hidden,
-                    padded: activations.padded,
-                };
-                prep.finish(saved, scores)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(scores),
-        }
+        let inputs = [x, conv_weight, conv_bias, fc_weight, fc_bias];
+        fused::autodiff::<C, _, 5>(ConvHead, inputs)
     }
 }

@@ -79,21 +79,7 @@ pub trait NeuronOps: Backend {
 /// Whether the fused op runs natively on this device for this dtype: f32 on the CPU (Flex)
 /// or, in builds with a GPU feature, on a CubeCL device.
 pub fn is_supported(device: &Device, dtype: DType) -> bool {
-    crate::flex::is_supported(device, dtype) || cube_supported(device, dtype)
-}
-
-#[cfg(feature = "cube")]
-fn cube_supported(device: &Device, dtype: DType) -> bool {
-    use burn::backend::DispatchDevice;
-    matches!(
-        crate::flex::computing_device(device),
-        DispatchDevice::Cube(_)
-    ) && dtype == DType::F32
-}
-
-#[cfg(not(feature = "cube"))]
-fn cube_supported(_: &Device, _: DType) -> bool {
-    false
+    crate::fused::is_supported(device, dtype) || crate::fused::gpu_supported(device, dtype)
 }
 
 /// Calls the fused op on high-level tensors; see [`NeuronOps::neuron_multi_step`].

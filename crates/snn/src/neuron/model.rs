@@ -12,10 +12,7 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension, tensor::FloatTensor};
 use burn::tensor::{Device, Shape, Tensor};
@@ -23,6 +20,7 @@ use rayon::prelude::*;
 
 use super::Implementation;
 use crate::flex::{contiguous, dims, f32_slice, flex_tensor};
+use crate::fused::{self, FusedOp};
 
 /// A neuron model's equations.
 pub trait NeuronDynamics: Debug + Send + Sync + 'static {
@@ -66,7 +64,7 @@ pub fn run<M: NeuronDynamics, const D: usize>(
     let len = shape.iter().product::<usize>() / steps.max(1);
     let flat = x.reshape([steps, len]);
     let spikes = if implementation == Implementation::Fused
-        && crate::flex::is_supported(&flat.device(), flat.dtype())
+        && crate::fused::is_supported(&flat.device(), flat.dtype())
     {
         let kernels = ModelKernels(model.clone());
         Tensor::from_dispatch(<Dispatch as ModelOps>::model_multi_step(
@@ -176,63 +174,49 @@ impl<M: NeuronDynamics> BlockKernels for M {
 #[derive(Debug, Clone)]
 pub struct ModelKernels(Arc<dyn BlockKernels>);
 
-/// The fused multi-step op of any [`NeuronDynamics`] model: Flex forward, `Autodiff<Flex>`
-/// backward.
+/// The fused multi-step op of any [`NeuronDynamics`] model: a [`FusedOp`] of the model's
+/// block kernels, on `Autodiff<Flex>` through [`fused::autodiff`].
 #[backend_extension(Flex, Autodiff)]
 pub trait ModelOps: Backend {
     /// Spikes `[T, m]` of inputs `[T, m]`, every neuron from rest.
     fn model_multi_step(x: FloatTensor<Self>, kernels: ModelKernels) -> FloatTensor<Self>;
 }
 
-fn forward(x: &FlexTensor, kernels: &ModelKernels) -> FlexTensor {
-    let shape = dims(x);
-    let x = contiguous(x);
-    flex_tensor(
-        kernels.0.forward(f32_slice(&x), shape[0]),
-        Shape::new([shape[0], shape[1]]),
-    )
+impl FusedOp<1> for ModelKernels {
+    type Saved = FlexTensor;
+
+    fn forward(&self, [x]: [&FlexTensor; 1], save: bool) -> (FlexTensor, Option<FlexTensor>) {
+        let shape = dims(x);
+        let contiguous_x = contiguous(x);
+        let spikes = self.0.forward(f32_slice(&contiguous_x), shape[0]);
+        let out = flex_tensor(spikes, Shape::new([shape[0], shape[1]]));
+        (out, save.then(|| x.clone()))
+    }
+
+    fn backward(
+        &self,
+        x: FlexTensor,
+        grad: FlexTensor,
+        [wanted]: [bool; 1],
+    ) -> [Option<FlexTensor>; 1] {
+        if !wanted {
+            return [None];
+        }
+        let shape = dims(&x);
+        let x = contiguous(&x);
+        let grad_x = self.0.backward(f32_slice(&x), f32_slice(&grad), shape[0]);
+        [Some(flex_tensor(grad_x, Shape::new([shape[0], shape[1]])))]
+    }
 }
 
 impl ModelOps for Flex {
     fn model_multi_step(x: FlexTensor, kernels: ModelKernels) -> FlexTensor {
-        forward(&x, &kernels)
-    }
-}
-
-#[derive(Debug)]
-struct ModelBackward;
-
-impl Backward<Flex, 1> for ModelBackward {
-    type State = (FlexTensor, ModelKernels);
-
-    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node_x] = ops.parents;
-        let grad = contiguous(&grads.consume::<Flex>(&ops.node));
-        let (x, kernels) = ops.state;
-        let shape = dims(&x);
-        let x = contiguous(&x);
-        if let Some(node) = node_x {
-            let grad_x = kernels
-                .0
-                .backward(f32_slice(&x), f32_slice(&grad), shape[0]);
-            grads.register::<Flex>(
-                node.id,
-                flex_tensor(grad_x, Shape::new([shape[0], shape[1]])),
-            );
-        }
+        kernels.forward([&x], false).0
     }
 }
 
 impl<C: CheckpointStrategy> ModelOps for Autodiff<Flex, C> {
     fn model_multi_step(x: FloatTensor<Self>, kernels: ModelKernels) -> FloatTensor<Self> {
-        let out = forward(x.primitive(), &kernels);
-        match ModelBackward
-            .prepare::<C>([x.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => prep.finish((x.primitive().clone(), kernels), out),
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        }
+        fused::autodiff::<C, _, 1>(kernels, [x])
     }
 }

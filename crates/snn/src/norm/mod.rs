@@ -23,7 +23,7 @@ pub fn batch_norm_train(
     beta: Tensor<1>,
     epsilon: f64,
 ) -> (Tensor<4>, Tensor<1>, Tensor<1>) {
-    if !crate::flex::is_supported(&x.device(), x.dtype()) {
+    if !crate::fused::is_supported(&x.device(), x.dtype()) {
         let result = burn_batch_norm_train(x, gamma, beta, epsilon);
         return (result.output, result.mean, result.variance);
     }

@@ -1,9 +1,7 @@
-//! The normalisation as a burn backend extension: Flex forward, `Autodiff<Flex>` backward.
+//! The normalisation as a burn backend extension: a [`FusedOp`] (Flex forward and backward
+//! kernels), on `Autodiff<Flex>` through [`fused::autodiff`].
 
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{
     Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension, tensor::FloatTensor,
@@ -12,6 +10,7 @@ use burn::tensor::{Shape, Tensor};
 use rayon::prelude::*;
 
 use crate::flex::{contiguous, dims, f32_slice, flex_tensor};
+use crate::fused::{self, FusedOp};
 
 /// The backend extension behind [`batch_norm_train`](super::batch_norm_train).
 #[backend_extension(Flex, Autodiff)]
@@ -142,30 +141,45 @@ impl NormOps for Flex {
     }
 }
 
-/// What the backward pass keeps: the input, γ, ε and the `f64` mean and variance per channel.
+/// What the backward pass keeps: the input, γ and the `f64` mean and variance per channel.
 #[derive(Debug, Clone)]
 struct Saved {
     x: FlexTensor,
     gamma: FlexTensor,
     stats: Vec<(f64, f64)>,
+}
+
+/// The op's kernels, for one ε.
+#[derive(Debug, Clone, Copy)]
+struct BatchNormTrain {
     epsilon: f64,
 }
 
-#[derive(Debug)]
-struct NormBackward;
+impl FusedOp<3> for BatchNormTrain {
+    type Saved = Saved;
 
-impl Backward<Flex, 3> for NormBackward {
-    type State = Saved;
-
-    fn backward(self, ops: Ops<Saved, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node_x, node_gamma, node_beta] = ops.parents;
-        let grad = contiguous(&grads.consume::<Flex>(&ops.node));
-        let Saved {
-            x,
-            gamma,
+    fn forward(
+        &self,
+        [x, gamma, beta]: [&FlexTensor; 3],
+        save: bool,
+    ) -> (FlexTensor, Option<Saved>) {
+        let (out, stats) = forward(x, gamma, beta, self.epsilon);
+        let saved = save.then(|| Saved {
+            x: x.clone(),
+            gamma: gamma.clone(),
             stats,
-            epsilon,
-        } = ops.state;
+        });
+        (out, saved)
+    }
+
+    fn backward(
+        &self,
+        saved: Saved,
+        grad: FlexTensor,
+        [want_x, want_gamma, want_beta]: [bool; 3],
+    ) -> [Option<FlexTensor>; 3] {
+        let epsilon = self.epsilon;
+        let Saved { x, gamma, stats } = saved;
         let sizes = Sizes::of(&x);
         let shape = x.shape();
         let (x, gamma) = (contiguous(&x), contiguous(&gamma));
@@ -205,18 +219,14 @@ impl Backward<Flex, 3> for NormBackward {
                 (sum_dy_xhat as f32, sum_dy as f32)
             })
             .collect();
-        if let Some(node) = node_x {
-            grads.register::<Flex>(node.id, flex_tensor(grad_x, shape));
-        }
         let channels = Shape::new([sizes.channels]);
-        if let Some(node) = node_gamma {
-            let grad_gamma = sums.iter().map(|&(g, _)| g).collect();
-            grads.register::<Flex>(node.id, flex_tensor(grad_gamma, channels.clone()));
-        }
-        if let Some(node) = node_beta {
-            let grad_beta = sums.iter().map(|&(_, b)| b).collect();
-            grads.register::<Flex>(node.id, flex_tensor(grad_beta, channels));
-        }
+        let grad_gamma = sums.iter().map(|&(g, _)| g).collect();
+        let grad_beta = sums.iter().map(|&(_, b)| b).collect();
+        [
+            want_x.then(|| flex_tensor(grad_x, shape)),
+            want_gamma.then(|| flex_tensor(grad_gamma, channels.clone())),
+            want_beta.then(|| flex_tensor(grad_beta, channels)),
+        ]
     }
 }
 
@@ -227,22 +237,6 @@ impl<C: CheckpointStrategy> NormOps for Autodiff<Flex, C> {
         beta: FloatTensor<Self>,
         epsilon: f64,
     ) -> FloatTensor<Self> {
-        let (out, stats) = forward(x.primitive(), gamma.primitive(), beta.primitive(), epsilon);
-        match NormBackward
-            .prepare::<C>([x.node(), gamma.node(), beta.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let saved = Saved {
-                    x: x.primitive().clone(),
-                    gamma: gamma.primitive().clone(),
-                    stats,
-                    epsilon,
-                };
-                prep.finish(saved, out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        }
+        fused::autodiff::<C, _, 3>(BatchNormTrain { epsilon }, [x, gamma, beta])
     }
 }

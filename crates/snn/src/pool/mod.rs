@@ -18,7 +18,7 @@ pub use op::PoolOps;
 
 /// `[N, C, h, w]` → `[N, C, h/2, w/2]`, each output the maximum of its 2×2 window.
 pub fn max_pool2x2(x: Tensor<4>) -> Tensor<4> {
-    if crate::flex::is_supported(&x.device(), x.dtype()) {
+    if crate::fused::is_supported(&x.device(), x.dtype()) {
         op::max_pool2x2(x)
     } else {
         MaxPool2dConfig::new([2, 2])

@@ -1,11 +1,9 @@
-//! The pooling as a burn backend extension: Flex forward, `Autodiff<Flex>` backward.
+//! The pooling as a burn backend extension: a [`FusedOp`] (Flex forward and backward
+//! kernels), on `Autodiff<Flex>` through [`fused::autodiff`].
 
 use std::sync::Arc;
 
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{
     Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension, tensor::FloatTensor,
@@ -14,6 +12,7 @@ use burn::tensor::{Shape, Tensor};
 use rayon::prelude::*;
 
 use crate::flex::{contiguous, dims, f32_slice, flex_tensor};
+use crate::fused::{self, FusedOp};
 
 /// The backend extension behind [`max_pool2x2`](super::max_pool2x2).
 #[backend_extension(Flex, Autodiff)]
@@ -97,11 +96,9 @@ fn pool_plane(plane: &[f32], planes: Planes, out: &mut [f32], winners: &mut [u8]
     }
 }
 
-impl PoolOps for Flex {
-    fn max_pool2x2(x: FlexTensor) -> FlexTensor {
-        forward(&x).0
-    }
-}
+/// The op's kernels; it keeps the input's shape and which input of each window won.
+#[derive(Debug, Clone, Copy)]
+struct MaxPool2x2;
 
 /// What the backward pass keeps: the input's shape and the winners.
 #[derive(Debug, Clone)]
@@ -111,21 +108,33 @@ struct Saved {
     winners: Arc<Vec<u8>>,
 }
 
-#[derive(Debug)]
-struct PoolBackward;
+impl FusedOp<1> for MaxPool2x2 {
+    type Saved = Saved;
 
-impl Backward<Flex, 1> for PoolBackward {
-    type State = Saved;
+    fn forward(&self, [x]: [&FlexTensor; 1], save: bool) -> (FlexTensor, Option<Saved>) {
+        let (out, winners) = forward(x);
+        let saved = save.then(|| Saved {
+            input_shape: x.shape(),
+            planes: Planes::of(x),
+            winners: Arc::new(winners),
+        });
+        (out, saved)
+    }
 
-    fn backward(self, ops: Ops<Saved, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node] = ops.parents;
-        let grad = contiguous(&grads.consume::<Flex>(&ops.node));
-        let Some(node) = node else { return };
+    fn backward(
+        &self,
+        saved: Saved,
+        grad: FlexTensor,
+        [wanted]: [bool; 1],
+    ) -> [Option<FlexTensor>; 1] {
+        if !wanted {
+            return [None];
+        }
         let Saved {
             input_shape,
             planes,
             winners,
-        } = ops.state;
+        } = saved;
         let (w, oh, ow) = (planes.w, planes.h / 2, planes.w / 2);
         let mut grad_x = vec![0.0f32; planes.count * planes.h * planes.w];
         if oh * ow > 0 {
@@ -141,27 +150,18 @@ impl Backward<Flex, 1> for PoolBackward {
                     }
                 });
         }
-        grads.register::<Flex>(node.id, flex_tensor(grad_x, input_shape));
+        [Some(flex_tensor(grad_x, input_shape))]
+    }
+}
+
+impl PoolOps for Flex {
+    fn max_pool2x2(x: FlexTensor) -> FlexTensor {
+        forward(&x).0
     }
 }
 
 impl<C: CheckpointStrategy> PoolOps for Autodiff<Flex, C> {
     fn max_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        let (out, winners) = forward(x.primitive());
-        match PoolBackward
-            .prepare::<C>([x.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let saved = Saved {
-                    input_shape: x.primitive().shape(),
-                    planes: Planes::of(x.primitive()),
-                    winners: Arc::new(winners),
-                };
-                prep.finish(saved, out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        }
+        fused::autodiff::<C, _, 1>(MaxPool2x2, [x])
     }
 }

@@ -37,7 +37,7 @@ pub fn conv3x3_spike_rates(
     neuron: &SpikingNeuron,
 ) -> Result<Tensor<4>, NeuronError> {
     let fusable = !matches!(neuron.config.model, NeuronModel::ParametricLif { .. })
-        && crate::flex::is_supported(&x.device(), x.dtype());
+        && crate::fused::is_supported(&x.device(), x.dtype());
     if !fusable {
         return composed(x, weight, bias, neuron, Implementation::Fused);
     }

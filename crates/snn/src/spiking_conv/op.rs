@@ -1,9 +1,7 @@
-//! The fused layer as a burn backend extension: Flex forward, `Autodiff<Flex>` backward.
+//! The fused layer as a burn backend extension: a [`FusedOp`] (Flex forward and backward
+//! kernels), on `Autodiff<Flex>` through [`fused::autodiff`].
 
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension, tensor::FloatTensor};
 use burn::tensor::{Shape, Tensor};
@@ -11,6 +9,7 @@ use burn::tensor::{Shape, Tensor};
 use super::kernel::{self, Layout};
 use crate::conv::kernel::{Dims, backward_input};
 use crate::flex::{contiguous, dims, f32_slice, flex_tensor};
+use crate::fused::{self, FusedOp};
 use crate::neuron::dynamics::Dynamics;
 
 /// The backend extension behind [`conv3x3_spike_rates`](super::conv3x3_spike_rates).
@@ -86,61 +85,56 @@ impl SpikingConvOps for Flex {
     }
 }
 
-/// What the backward pass keeps: the inputs (shared buffers), from which it recomputes the
-/// currents and potentials.
-#[derive(Debug, Clone)]
-struct Saved {
-    x: FlexTensor,
-    weight: FlexTensor,
-    bias: FlexTensor,
+/// The op's kernels for one neuron layer; the backward keeps the inputs (shared buffers),
+/// from which it recomputes the currents and potentials.
+#[derive(Debug, Clone, Copy)]
+struct SpikeRates {
     dynamics: Dynamics,
 }
 
-#[derive(Debug)]
-struct SpikingConvBackward;
+impl FusedOp<3> for SpikeRates {
+    type Saved = [FlexTensor; 3];
 
-impl Backward<Flex, 3> for SpikingConvBackward {
-    type State = Saved;
+    fn forward(
+        &self,
+        [x, weight, bias]: [&FlexTensor; 3],
+        save: bool,
+    ) -> (FlexTensor, Option<Self::Saved>) {
+        let out = forward(x, weight, bias, self.dynamics);
+        (out, save.then(|| [x.clone(), weight.clone(), bias.clone()]))
+    }
 
-    fn backward(self, ops: Ops<Saved, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node_x, node_weight, node_bias] = ops.parents;
-        let grad_rates = contiguous(&grads.consume::<Flex>(&ops.node));
-        let Saved {
-            x,
-            weight,
-            bias,
-            dynamics,
-        } = ops.state;
+    fn backward(
+        &self,
+        [x, weight, bias]: Self::Saved,
+        grad_rates: FlexTensor,
+        [want_x, want_weight, want_bias]: [bool; 3],
+    ) -> [Option<FlexTensor>; 3] {
         let layout = layout(&x, &weight);
         let d = layout.dims;
         let (x, weight, bias) = (contiguous(&x), contiguous(&weight), contiguous(&bias));
-        let mut grad_currents = node_x
-            .is_some()
-            .then(|| vec![0.0f32; layout.steps * d.n * d.co * d.plane()]);
+        let mut grad_currents = want_x.then(|| vec![0.0f32; layout.steps * d.n * d.co * d.plane()]);
         let gradients = kernel::backward(
-            &dynamics,
+            &self.dynamics,
             f32_slice(&x),
             (f32_slice(&weight), f32_slice(&bias)),
             f32_slice(&grad_rates),
             layout,
             grad_currents.as_deref_mut(),
         );
-        if let Some(node) = node_weight {
-            let shape = Shape::new([d.co, d.ci, 3, 3]);
-            grads.register::<Flex>(node.id, flex_tensor(gradients.weight, shape));
-        }
-        if let Some(node) = node_bias {
-            grads.register::<Flex>(node.id, flex_tensor(gradients.bias, Shape::new([d.co])));
-        }
-        if let (Some(node), Some(grad_currents)) = (node_x, grad_currents) {
+        let grad_x = grad_currents.map(|grad_currents| {
             let frames = Dims {
                 n: layout.steps * d.n,
                 ..d
             };
             let grad_x = backward_input(&grad_currents, f32_slice(&weight), frames);
-            let shape = Shape::new([layout.steps, d.n, d.ci, d.h, d.w]);
-            grads.register::<Flex>(node.id, flex_tensor(grad_x, shape));
-        }
+            flex_tensor(grad_x, Shape::new([layout.steps, d.n, d.ci, d.h, d.w]))
+        });
+        [
+            grad_x,
+            want_weight.then(|| flex_tensor(gradients.weight, Shape::new([d.co, d.ci, 3, 3]))),
+            want_bias.then(|| flex_tensor(gradients.bias, Shape::new([d.co]))),
+        ]
     }
 }
 
@@ -151,27 +145,6 @@ impl<C: CheckpointStrategy> SpikingConvOps for Autodiff<Flex, C> {
         bias: FloatTensor<Self>,
         dynamics: Dynamics,
     ) -> FloatTensor<Self> {
-        let out = forward(
-            x.primitive(),
-            weight.primitive(),
-            bias.primitive(),
-            dynamics,
-        );
-        match SpikingConvBackward
-            .prepare::<C>([x.node(), weight.node(), bias.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let saved = Saved {
-                    x: x.primitive().clone(),
-                    weight: weight.primitive().clone(),
-                    bias: bias.primitive().clone(),
-                    dynamics,
-                };
-                prep.finish(saved, out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        }
+        fused::autodiff::<C, _, 3>(SpikeRates { dynamics }, [x, weight, bias])
     }
 }
