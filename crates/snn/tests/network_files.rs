@@ -423,3 +423,30 @@ fn oversized_layers_are_errors() {
         assert!(error.contains(expected), "{error}");
     }
 }
+
+/// PiecewiseLeakyReLU's leak is settable; on another surrogate it is an error.
+#[test]
+fn the_leak_sets_piecewise_leaky_relus_c() {
+    let leaky = NeuronSpec {
+        surrogate: Some(SurrogateName::PiecewiseLeakyRelu),
+        alpha: Some(2.0),
+        leak: Some(0.1),
+        ..NeuronSpec::default()
+    };
+    assert_eq!(
+        leaky.config().unwrap().surrogate,
+        snn::Surrogate::PiecewiseLeakyReLU { w: 2.0, c: 0.1 }
+    );
+    let wrong = NeuronSpec {
+        surrogate: Some(SurrogateName::Atan),
+        leak: Some(0.1),
+        ..NeuronSpec::default()
+    };
+    assert!(
+        wrong
+            .config()
+            .unwrap_err()
+            .to_string()
+            .contains("does not apply")
+    );
+}

@@ -47,6 +47,9 @@ pub struct NetworkArgs {
     /// The surrogate's shape parameter (alpha; PiecewiseLeakyReLU's w).
     #[arg(long)]
     pub alpha: Option<f32>,
+    /// PiecewiseLeakyReLU's leak c outside its window (default 0.01).
+    #[arg(long)]
+    pub leak: Option<f32>,
     /// What a network that starts from one frame (the seed CNN) sees: the mean of the T
     /// frames, their sum, or each frame with the outputs averaged.
     #[arg(long, value_enum)]
@@ -217,6 +220,7 @@ impl NetworkArgs {
                 SurrogateChoice::PiecewiseLeakyRelu => SurrogateName::PiecewiseLeakyRelu,
             }),
             alpha: self.alpha,
+            leak: self.leak,
         }
     }
 

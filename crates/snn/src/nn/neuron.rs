@@ -90,6 +90,9 @@ pub struct NeuronSpec {
     /// The surrogate's shape parameter (default: the surrogate's own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alpha: Option<f32>,
+    /// PiecewiseLeakyReLU's leak `c` outside the window (default 0.01).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leak: Option<f32>,
 }
 
 impl NeuronSpec {
@@ -105,6 +108,7 @@ impl NeuronSpec {
             detach_reset: self.detach_reset.or(base.detach_reset),
             surrogate: self.surrogate.or(base.surrogate),
             alpha: self.alpha.or(base.alpha),
+            leak: self.leak.or(base.leak),
         }
     }
 
@@ -125,6 +129,9 @@ impl NeuronSpec {
         }
         if self.surrogate.is_some() && self.alpha.is_none() {
             base.alpha = None;
+        }
+        if self.surrogate.is_some() && self.leak.is_none() {
+            base.leak = None;
         }
         self.over(&base)
     }
@@ -159,10 +166,17 @@ impl NeuronSpec {
                 v_reset: v_reset.unwrap_or(0.0),
             },
         };
-        let surrogate = self
-            .surrogate
-            .unwrap_or(SurrogateName::Sigmoid)
-            .with_alpha(self.alpha);
+        let name = self.surrogate.unwrap_or(SurrogateName::Sigmoid);
+        let mut surrogate = name.with_alpha(self.alpha);
+        match (self.leak, &mut surrogate) {
+            (None, _) => {}
+            (Some(leak), Surrogate::PiecewiseLeakyReLU { c, .. }) => *c = leak,
+            (Some(_), _) => {
+                return Err(BuildError::new(
+                    "`leak` is PiecewiseLeakyReLU's c; it does not apply to another surrogate",
+                ));
+            }
+        }
         let config = NeuronConfig {
             model,
             v_threshold: self.v_threshold.unwrap_or(1.0),
@@ -185,6 +199,10 @@ impl NeuronSpec {
                 init_tau,
                 decay_input,
             } => (ModelName::Plif, Some(init_tau), Some(decay_input)),
+        };
+        let leak = match config.surrogate {
+            Surrogate::PiecewiseLeakyReLU { c, .. } => Some(c),
+            _ => None,
         };
         let (surrogate, alpha) = match config.surrogate {
             Surrogate::Sigmoid { alpha } => (SurrogateName::Sigmoid, alpha),
@@ -210,6 +228,7 @@ impl NeuronSpec {
             detach_reset: Some(config.detach_reset),
             surrogate: Some(surrogate),
             alpha: Some(alpha),
+            leak,
         }
     }
 }
