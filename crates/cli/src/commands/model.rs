@@ -99,6 +99,17 @@ pub enum CnnInputChoice {
     PerFrame,
 }
 
+/// Where a network that starts from one frame reduces its steps to it (its
+/// `mean_over_time` or `sum_over_time` layer).
+fn time_reduction(network: &NetworkConfig) -> Option<usize> {
+    network.layers.iter().position(|l| {
+        matches!(
+            l.layer,
+            LayerConfig::MeanOverTime | LayerConfig::SumOverTime
+        )
+    })
+}
+
 fn parse_param(text: &str) -> Result<(String, usize), String> {
     let (key, value) = text
         .split_once('=')
@@ -161,14 +172,7 @@ impl NetworkArgs {
                 "none of --models has a neuron layer for the neuron options (--neuron, --tau, …)"
             );
         }
-        let one_frame = |n: &NetworkConfig| {
-            n.layers.iter().any(|l| {
-                matches!(
-                    l.layer,
-                    LayerConfig::MeanOverTime | LayerConfig::SumOverTime
-                )
-            })
-        };
+        let one_frame = |n: &NetworkConfig| time_reduction(n).is_some();
         if self.cnn_input.is_some() && !networks.iter().any(one_frame) {
             bail!(
                 "--cnn-input: none of --models starts from one frame (a mean_over_time or sum_over_time layer)"
@@ -267,12 +271,7 @@ impl NetworkArgs {
                 )
             })?;
         }
-        let reduce = network.layers.iter().position(|l| {
-            matches!(
-                l.layer,
-                LayerConfig::MeanOverTime | LayerConfig::SumOverTime
-            )
-        });
+        let reduce = time_reduction(&network);
         if let Some(rule) = self.cnn_input {
             let Some(reduce) = reduce else {
                 if alone {

@@ -230,7 +230,7 @@ impl Network {
     /// The outputs of every step `[T, N, classes]`, without fusions across time (what the
     /// TET loss needs).
     pub fn forward_steps(&self, frames: Tensor<5>) -> Result<Tensor<3>, ModelError> {
-        let plan = (0..self.layers.len()).map(Stage::Layer).collect::<Vec<_>>();
+        let plan = self.unfused_plan();
         self.run(frames, &plan, &mut Probe::new(false))
     }
 
@@ -251,7 +251,7 @@ impl Network {
         &self,
         frames: Tensor<5>,
     ) -> Result<(Tensor<3>, Vec<LayerActivity>), ModelError> {
-        let plan = (0..self.layers.len()).map(Stage::Layer).collect::<Vec<_>>();
+        let plan = self.unfused_plan();
         let mut probe = self.activity_probe();
         let steps = self.run(frames, &plan, &mut probe)?;
         let activity = probe.records.into_iter().map(LayerActivity::of).collect();
@@ -261,7 +261,7 @@ impl Network {
     /// The spikes of every spiking layer on a pass without fusions, by name (`[T, N, …]`
     /// flattened to `[T, N·len]`): for tests against SpikingJelly's recordings.
     pub fn spikes(&self, frames: Tensor<5>) -> Result<Vec<(String, Tensor<2>)>, ModelError> {
-        let plan = (0..self.layers.len()).map(Stage::Layer).collect::<Vec<_>>();
+        let plan = self.unfused_plan();
         let mut probe = Probe::new(true);
         self.run(frames, &plan, &mut probe)?;
         Ok(probe
@@ -277,10 +277,15 @@ impl Network {
         Probe::new(true).with_relu(!self.config.is_spiking())
     }
 
+    /// Every layer on its own, in order: the pass without fusions.
+    fn unfused_plan(&self) -> Vec<Stage> {
+        (0..self.layers.len()).map(Stage::Layer).collect()
+    }
+
     /// The forward pass as planned for the mean readout.
     fn plan(&self) -> Vec<Stage> {
         let layers = &self.config.layers;
-        let all = || (0..layers.len()).map(Stage::Layer).collect::<Vec<_>>();
+        let all = || self.unfused_plan();
         if self.implementation == Implementation::Reference || self.config.readout != Readout::Mean
         {
             return all();
