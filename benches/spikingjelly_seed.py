@@ -12,10 +12,20 @@ i mod 10; MSE against one-hot; SGD lr 0.05. Networks (as the seed experiment def
   Deep SNN:        [Conv2d(3x3, p=1, no bias) -> BatchNorm2d -> IFNode() -> MaxPool2d(2)] x 3 with
                    64/128/128 channels -> Flatten -> Linear(2048, 10), output the mean over T,
                    multi-step (BatchNorm over all T*N frames) or single-step (looped over T).
+  CIFAR10DVSNet:   SpikingJelly's parametric_lif_net.CIFAR10DVSNet(channels=128, ParametricLIFNode,
+                   ATan, detach_reset) at 128x128 (Fang et al. 2021), output voted and averaged over T;
+  VGGSNN:          TET's VGGSNN at 48x48 (conv3x3 -> BN -> LIFNode(tau=2, ATan, detach_reset) blocks of
+                   64,128,P,256,256,P,512,512,P,512,512,P with P = AvgPool2d(2), then Linear(4608, 10)).
+Every SNN in multi-step mode (model name ending -multi) or single-step, looped over T (-single).
+SHAPE=T,B,C,H,W sets the batch (default 8,32,2,32,32; the zoo nets need their own H, W);
+FRAMES=file reads it (f32 little-endian, time-first [T, B, C, H, W], as `spikeforge bench seed
+--save-batch` writes it) instead of drawing it uniform in [0, 1). FLUSH_DENORMAL=1 sets
+torch.set_flush_denormal(True) (PyTorch does not flush by default).
 Prints one JSON object: median seconds per step, samples/s and peak RSS for each.
 Usage: python benches/spikingjelly_seed.py MODEL [threads=2] [batches=30] [warmup=3]
-with MODEL one of snn-single, snn-multi, cnn, deep-single, deep-multi (one per process, so that the peak memory is
-that network's own).
+with MODEL one of snn-single, snn-multi, cnn, deep-single, deep-multi, cifar10dvs-single,
+cifar10dvs-multi, vggsnn-single, vggsnn-multi (one per process, so that the peak memory is that
+network's own).
 """
 
 import json
@@ -27,14 +37,17 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from spikingjelly.activation_based import functional, layer, neuron
+from spikingjelly.activation_based import functional, layer, neuron, surrogate
+from spikingjelly.activation_based.model import parametric_lif_net
 
 MODEL = sys.argv[1]
 THREADS = int(sys.argv[2]) if len(sys.argv) > 2 else 2
 BATCHES = int(sys.argv[3]) if len(sys.argv) > 3 else 30
 WARMUP = int(sys.argv[4]) if len(sys.argv) > 4 else 3
 DEVICE = torch.device(os.environ.get("DEVICE", "cpu"))
-T, B, C, H, W, CLASSES = 8, 32, 32, 32, 32, 10
+T, B, IN, H, W = (int(v) for v in os.environ.get("SHAPE", "8,32,2,32,32").split(","))
+C, CLASSES = 32, 10
+FRAMES = os.environ.get("FRAMES")
 
 
 def synchronize():
@@ -93,6 +106,53 @@ class DeepSNN(nn.Module):
         return torch.stack([self.net(x) for x in x_tb]).mean(0)
 
 
+class StepLoop(nn.Module):
+    """A network run in single-step mode over T (step_mode "s"), or in multi-step mode on the
+    whole sequence; the output averaged over T."""
+
+    def __init__(self, net, step_mode):
+        super().__init__()
+        functional.set_step_mode(net, step_mode)
+        self.net, self.step_mode = net, step_mode
+
+    def forward(self, x_tb):
+        if self.step_mode == "m":
+            return self.net(x_tb).mean(0)
+        return torch.stack([self.net(x) for x in x_tb]).mean(0)
+
+
+def cifar10dvs_net():
+    return parametric_lif_net.CIFAR10DVSNet(
+        channels=128,
+        spiking_neuron=neuron.ParametricLIFNode,
+        surrogate_function=surrogate.ATan(),
+        detach_reset=True,
+    )
+
+
+def vggsnn():
+    blocks, c_in = [], IN
+    for v in (64, 128, "P", 256, 256, "P", 512, 512, "P", 512, 512, "P"):
+        if v == "P":
+            blocks.append(layer.AvgPool2d(2))
+            continue
+        blocks += [
+            layer.Conv2d(c_in, v, kernel_size=3, stride=1, padding=1),
+            layer.BatchNorm2d(v),
+            neuron.LIFNode(tau=2.0, detach_reset=True, surrogate_function=surrogate.ATan()),
+        ]
+        c_in = v
+    blocks += [layer.Flatten(), layer.Linear(c_in * (H // 16) * (W // 16), CLASSES)]
+    return nn.Sequential(*blocks)
+
+
+def batch():
+    if FRAMES:
+        values = torch.from_numpy(__import__("numpy").fromfile(FRAMES, dtype="<f4"))
+        return values.reshape(T, B, IN, H, W).clone()
+    return torch.rand(B, T, IN, H, W).transpose(0, 1)
+
+
 def resident_mib(field):
     with open("/proc/self/status") as status:
         for line in status:
@@ -108,7 +168,7 @@ def measure(name, make):
     torch.manual_seed(0)
     net = make().to(DEVICE)
     optimizer = torch.optim.SGD(net.parameters(), lr=0.05)
-    x = torch.rand(B, T, 2, H, W).transpose(0, 1).to(DEVICE)
+    x = batch().to(DEVICE)
     target = F.one_hot(torch.arange(B) % CLASSES, CLASSES).float().to(DEVICE)
     if DEVICE.type == "cuda":
         torch.cuda.reset_peak_memory_stats(DEVICE)
@@ -148,12 +208,20 @@ def main():
         "cnn": ("CNN", SeedCNN),
         "deep-single": ("DeepSNN single-step", lambda: DeepSNN("s")),
         "deep-multi": ("DeepSNN multi-step", lambda: DeepSNN("m")),
+        "cifar10dvs-single": ("cifar10dvs-net single-step", lambda: StepLoop(cifar10dvs_net(), "s")),
+        "cifar10dvs-multi": ("cifar10dvs-net multi-step", lambda: StepLoop(cifar10dvs_net(), "m")),
+        "vggsnn-single": ("vggsnn single-step", lambda: StepLoop(vggsnn(), "s")),
+        "vggsnn-multi": ("vggsnn multi-step", lambda: StepLoop(vggsnn(), "m")),
     }
+    if os.environ.get("FLUSH_DENORMAL") == "1":
+        torch.set_flush_denormal(True)
     result = measure(*nets[MODEL])
     result |= {
         "framework": "spikingjelly 2.0.0 / torch " + torch.__version__,
         "device": torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else "cpu",
         "threads": THREADS,
+        "flush_denormal": os.environ.get("FLUSH_DENORMAL") == "1",
+        "batch_shape": [T, B, IN, H, W],
         "batches": BATCHES,
     }
     print(json.dumps(result))

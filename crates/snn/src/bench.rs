@@ -58,14 +58,15 @@ pub fn layer_training_step(
 /// The seed experiment's training batch, time first: `[T=8, B=32, 2, 32, 32]`.
 pub const SEED_BATCH_SHAPE: [usize; 5] = [8, 32, 2, 32, 32];
 
-/// A seed-shaped batch on `device`: frames uniform in `[0, 1)` (the range of area-averaged
-/// event counts) and labels `i mod 10`, seeded so that every run times the same numbers.
-pub fn seed_batch(device: &Device) -> Batch {
+/// A batch of `shape` (`[T, N, C, h, w]`) on `device`: frames uniform in `[0, 1)` (the range
+/// of area-averaged event counts) and labels `i mod 10`, seeded so that every run times the
+/// same numbers.
+pub fn uniform_batch(shape: [usize; 5], device: &Device) -> Batch {
     device.seed(0);
-    let frames = Tensor::random(SEED_BATCH_SHAPE, Distribution::Uniform(0.0, 1.0), device);
+    let frames = Tensor::random(shape, Distribution::Uniform(0.0, 1.0), device);
     Batch {
         frames,
-        labels: (0..SEED_BATCH_SHAPE[1]).map(|i| i % 10).collect(),
+        labels: (0..shape[1]).map(|i| i % 10).collect(),
     }
 }
 

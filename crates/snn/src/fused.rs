@@ -3,7 +3,7 @@
 //! needs, and its backward kernel — and [`autodiff`] is the single `Autodiff<Flex, C>`
 //! implementation that runs the forward and registers the backward for all of them. An op's
 //! burn backend extension is then two one-line impls (Flex: the forward; Autodiff: this).
-//! [`is_supported`] says where they run.
+//! [`is_supported`] says where they run. Both passes flush denormals ([`crate::denormals`]).
 
 use std::fmt::Debug;
 
@@ -17,6 +17,7 @@ use burn::backend::{Autodiff, Flex, tensor::FloatTensor};
 use burn::backend::{DType, DispatchDevice};
 use burn::tensor::Device;
 
+use crate::denormals::FlushToZero;
 use crate::flex::{computing_device, contiguous};
 
 /// The one support gate of the fused ops: whether their CPU kernels run on this device for
@@ -63,6 +64,7 @@ impl<O: FusedOp<N>, const N: usize> Backward<Flex, N> for Fused<O> {
     type State = O::Saved;
 
     fn backward(self, ops: Ops<O::Saved, N>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let _flush = FlushToZero::begin();
         let grad = contiguous(&grads.consume::<Flex>(&ops.node));
         let wanted = ops.parents.each_ref().map(Option::is_some);
         let gradients = self.0.backward(ops.state, grad, wanted);
@@ -80,6 +82,7 @@ pub(crate) fn autodiff<C: CheckpointStrategy, O: FusedOp<N>, const N: usize>(
     op: O,
     inputs: [FloatTensor<Autodiff<Flex, C>>; N],
 ) -> FloatTensor<Autodiff<Flex, C>> {
+    let _flush = FlushToZero::begin();
     let values = inputs.each_ref().map(|x| x.primitive());
     let nodes = inputs.each_ref().map(|x| x.node());
     match Fused(op.clone())

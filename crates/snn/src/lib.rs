@@ -11,6 +11,7 @@
 //! - [`conv_head`]: the seed CNN (T-sum → conv → ReLU → Linear) as one fused op.
 //! - [`norm`]: training-mode batch normalisation as a fused op, for the deep SNN.
 //! - [`pool`]: 2×2 max pooling as a fused op (PyTorch's tie rule), for the deep SNN.
+//! - [`denormals`]: flush-to-zero for the CPU kernels (no denormal cliff).
 //! - [`nn`]: spiking building blocks (conv, batch norm, pooling, linear, dropout, neurons,
 //!   voting, SEW blocks) over time-major tensors, in SpikingJelly's multi-step semantics.
 //! - [`network`]: networks of blocks from a description (a TOML file or a preset), their
@@ -28,6 +29,7 @@
 pub mod bench;
 pub mod conv;
 pub mod conv_head;
+pub mod denormals;
 mod flex;
 pub mod fused;
 mod math;

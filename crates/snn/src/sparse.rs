@@ -19,6 +19,7 @@ use multiversion::multiversion;
 use rayon::prelude::*;
 use thiserror::Error;
 
+use crate::denormals::FlushToZero;
 use crate::network::{Network, Readout};
 use crate::neuron::NeuronModel;
 use crate::neuron::dynamics::{ChargeRule, Dynamics, with_charge_rule};
@@ -198,6 +199,7 @@ impl SparseSeedSnn {
                 w: self.w,
             });
         }
+        let _flush = FlushToZero::begin();
         let mut scores = vec![0.0f32; samples * self.classes];
         let plane = self.h * self.w;
         let counts: Vec<Counts> = with_charge_rule!(self.dynamics, rule => {

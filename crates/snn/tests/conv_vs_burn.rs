@@ -1,5 +1,6 @@
 //! The fused 3×3 convolution against burn's `conv2d`: forward and the gradients of input,
-//! weight and bias, on random shapes.
+//! weight and bias, on random shapes — through its direct kernels (up to
+//! `DIRECT_MAX_INPUT_CHANNELS` input channels) and its im2col + gemm kernels (beyond).
 
 mod common;
 
@@ -71,11 +72,19 @@ fn seed_layer_shape_matches_burn() {
 }
 
 #[test]
+fn deep_layer_shapes_match_burn() {
+    // The deep SNN's second and third layers (fewer frames); 20 frames of 8×8 are one full
+    // block of 16 and a partial one.
+    check([3, 64, 128, 16, 16], 2, true);
+    check([20, 128, 16, 8, 8], 3, true);
+}
+
+#[test]
 fn random_shapes_match_burn() {
     let mut runner = common::seeded_runner(24, 7);
     let shapes = (
-        1usize..5,
-        1usize..5,
+        1usize..24,
+        1usize..24,
         1usize..9,
         1usize..20,
         1usize..40,
@@ -95,13 +104,13 @@ fn random_shapes_match_burn() {
 
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
-    let on = |threads: usize| {
-        common::on_threads(threads, || {
-            run(ConvImplementation::Fused, [37, 3, 5, 9, 11], 5, true)
-        })
-    };
-    assert!(
-        on(1) == on(3),
-        "fused conv results differ between 1 and 3 threads"
-    );
+    for shape in [[37, 3, 5, 9, 11], [37, 20, 5, 9, 11]] {
+        let on = |threads: usize| {
+            common::on_threads(threads, || run(ConvImplementation::Fused, shape, 5, true))
+        };
+        assert!(
+            on(1) == on(3),
+            "fused conv results {shape:?} differ between 1 and 3 threads"
+        );
+    }
 }

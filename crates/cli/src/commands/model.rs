@@ -157,6 +157,13 @@ impl ModelSource {
             models::names().collect::<Vec<_>>().join(", ")
         )
     }
+
+    /// The network for `classes` classes with the file's own parameters.
+    pub fn resolve(&self, classes: usize) -> Result<NetworkConfig> {
+        self.file
+            .resolve(classes, &BTreeMap::new())
+            .with_context(|| format!("the network `{}`", self.name))
+    }
 }
 
 impl NetworkArgs {

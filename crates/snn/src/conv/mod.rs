@@ -1,14 +1,15 @@
-//! The 3×3, stride-1, padding-1 convolution of the seed networks, as a fused op.
+//! The 3×3, stride-1, padding-1 convolution, as a fused op.
 //!
 //! burn-Flex runs this convolution through a general tiled im2col path (im2col + gemm) that
 //! spends most of the seed SNN's training step on its 2-channel input, where each gemm has
 //! an inner dimension of 18. Here it is one burn backend extension with its own CPU kernels
-//! ([`kernel`]: direct convolution, summed in registers) and a hand-written backward pass
-//! (weight, bias and, when the input is tracked, input gradients). With many input channels
-//! the gemm path wins (measured: the deep SNN's 64- and 128-channel layers train ~1.6×
-//! faster through it), so [`conv3x3`] uses the fused op up to [`FUSED_MAX_INPUT_CHANNELS`]
-//! input channels, burn's `conv2d` beyond, on other backends and for other dtypes.
+//! and a hand-written backward pass (weight, bias and, when the input is tracked, input
+//! gradients): up to [`DIRECT_MAX_INPUT_CHANNELS`] input channels a direct convolution summed
+//! in registers ([`kernel`]); beyond, im2col + gemm over fixed blocks of frames, one
+//! single-threaded product per block ([`gemm`]), which avoids burn's conv-transpose and
+//! weight-gradient convolutions. Other backends and dtypes run burn's `conv2d`.
 
+mod gemm;
 pub(crate) mod kernel;
 mod op;
 
@@ -18,14 +19,14 @@ use burn::tensor::ops::ConvOptions;
 
 pub use op::ConvOps;
 
-/// The most input channels for which [`ConvImplementation::Fused`] runs the fused op.
-pub const FUSED_MAX_INPUT_CHANNELS: usize = 8;
+/// The most input channels for which the fused op runs its direct kernels (im2col + gemm
+/// beyond).
+pub const DIRECT_MAX_INPUT_CHANNELS: usize = 16;
 
 /// Which implementation [`conv3x3_with`] runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ConvImplementation {
-    /// The fused op where the backend has it (Flex, f32) and the input has at most
-    /// [`FUSED_MAX_INPUT_CHANNELS`] channels, else burn's `conv2d`.
+    /// The fused op where the backend has it (Flex, f32), else burn's `conv2d`.
     #[default]
     Fused,
     /// burn's `conv2d`.
@@ -57,7 +58,6 @@ pub fn conv3x3_with(
         x.dims()
     );
     let fused = implementation == ConvImplementation::Fused
-        && ci <= FUSED_MAX_INPUT_CHANNELS
         && crate::fused::is_supported(&x.device(), x.dtype());
     if !fused {
         let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);

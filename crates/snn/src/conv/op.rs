@@ -7,6 +7,7 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension, tensor
 use burn::tensor::{Shape, Tensor};
 
 use super::kernel::{self, Dims};
+use super::{DIRECT_MAX_INPUT_CHANNELS, gemm};
 use crate::flex::{contiguous, dims, f32_slice, flex_tensor};
 use crate::fused::{self, FusedOp};
 
@@ -35,11 +36,21 @@ fn sizes(x: &FlexTensor, weight: &FlexTensor) -> Dims {
     Dims::of(&dims(x), &dims(weight))
 }
 
+/// Whether the direct kernels run (else im2col + gemm).
+fn direct(d: Dims) -> bool {
+    d.ci <= DIRECT_MAX_INPUT_CHANNELS
+}
+
 fn forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor) -> FlexTensor {
     let d = sizes(x, weight);
     let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
     let mut out = vec![0.0f32; d.n * d.co * d.h * d.w];
-    kernel::forward(
+    let forward = if direct(d) {
+        kernel::forward
+    } else {
+        gemm::forward
+    };
+    forward(
         f32_slice(&x),
         f32_slice(&weight),
         f32_slice(&bias),
@@ -77,12 +88,22 @@ impl FusedOp<3> for Conv3x3 {
         let (x, weight) = (contiguous(&x), contiguous(&weight));
         let (mut grad_weight, mut grad_bias) = (None, None);
         if want_weight || want_bias {
-            let (gw, gb) = kernel::backward_weight(f32_slice(&x), f32_slice(&grad), d);
+            let backward_weight = if direct(d) {
+                kernel::backward_weight
+            } else {
+                gemm::backward_weight
+            };
+            let (gw, gb) = backward_weight(f32_slice(&x), f32_slice(&grad), d);
             grad_weight = want_weight.then(|| flex_tensor(gw, Shape::new([d.co, d.ci, 3, 3])));
             grad_bias = want_bias.then(|| flex_tensor(gb, Shape::new([d.co])));
         }
         let grad_x = want_x.then(|| {
-            let gx = kernel::backward_input(f32_slice(&grad), f32_slice(&weight), d);
+            let backward_input = if direct(d) {
+                kernel::backward_input
+            } else {
+                gemm::backward_input
+            };
+            let gx = backward_input(f32_slice(&grad), f32_slice(&weight), d);
             flex_tensor(gx, Shape::new([d.n, d.ci, d.h, d.w]))
         });
         [grad_x, grad_weight, grad_bias]

@@ -29,6 +29,7 @@ pub use file::{FileError, NetworkFile};
 pub use torch::{TorchArray, TorchError, TorchTensor};
 
 use crate::conv_head::sum_conv_relu_linear;
+use crate::denormals::FlushToZero;
 use crate::neuron::{NeuronError, NeuronModel};
 use crate::nn::{
     BuildError, Implementation, Init, Layer, LayerConfig, NeuronSpec, Probe, Signal, SignalShape,
@@ -365,6 +366,7 @@ impl Network {
         probe: &mut Probe,
     ) -> Result<Tensor<3>, ModelError> {
         self.check_input(&frames)?;
+        let _flush = FlushToZero::begin();
         let implementation = self.implementation;
         let mut x = Signal::Maps(frames);
         for &stage in plan {

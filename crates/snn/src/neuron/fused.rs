@@ -24,6 +24,7 @@ use burn::tensor::{Device, Shape, Tensor};
 
 use super::dynamics::{Charge, Dynamics};
 use super::kernel::{self, BackwardOutputs, ForwardOutputs};
+use crate::denormals::FlushToZero;
 use crate::flex::{contiguous, f32_slice, flex_tensor};
 #[cfg(feature = "cube")]
 use burn::backend::Cube;
@@ -204,6 +205,7 @@ fn flex_dynamics(layer: &Layer, w: &FlexTensor) -> Dynamics {
 
 impl NeuronKernels for Flex {
     fn forward(layer: &Layer, x: FlexTensor, v0: FlexTensor, w: FlexTensor) -> FlexTensor {
+        let _flush = FlushToZero::begin();
         let dynamics = flex_dynamics(layer, &w);
         let (x, v0) = (contiguous(&x), contiguous(&v0));
         let spike_len = layer.steps * layer.neurons;
@@ -227,6 +229,7 @@ impl NeuronKernels for Flex {
     }
 
     fn backward(layer: &Layer, inputs: Saved<Self>, grad_out: FlexTensor) -> InputGradients<Self> {
+        let _flush = FlushToZero::begin();
         let dynamics = flex_dynamics(layer, &inputs.w);
         let (x, v0, grad_out) = (
             contiguous(&inputs.x),

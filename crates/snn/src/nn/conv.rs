@@ -130,8 +130,8 @@ pub(crate) fn pooled_side(
 
 /// A 2-D convolution applied to every step; `forward: [T, N, Ci, H, W] → [T, N, Co, H', W']`.
 ///
-/// The 3×3 stride-1 padding-1 case runs the fused [`conv3x3`](crate::conv::conv3x3) where it
-/// is faster (few input channels, CPU), else burn's `conv2d`.
+/// The 3×3 stride-1 padding-1 case runs the fused [`conv3x3`](crate::conv::conv3x3) (on the
+/// CPU), every other shape burn's `conv2d`.
 #[derive(Module, Debug)]
 pub struct Conv2d {
     /// Weight `[out, in, k, k]`.

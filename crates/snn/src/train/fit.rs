@@ -17,6 +17,7 @@ use super::record::{
     RUN_RECORD, RunRecord, TrainConfig,
 };
 use super::{LossKind, Schedule, TrainError};
+use crate::denormals::FlushToZero;
 use crate::network::{Classifier, Network, NetworkConfig};
 use crate::ops::network_ops;
 
@@ -338,7 +339,7 @@ pub struct Step<M = Network> {
 }
 
 /// One training step on `batch` at learning rate `lr`: forward, loss, backward, gradient
-/// clipping (when set), optimiser step.
+/// clipping (when set), optimiser step; denormals flushed ([`crate::denormals`]).
 pub fn train_step<M: Classifier>(
     model: M,
     optimizer: &mut ModuleOptimizer,
@@ -346,6 +347,7 @@ pub fn train_step<M: Classifier>(
     lr: f64,
     batch: Batch,
 ) -> Result<Step<M>, TrainError> {
+    let _flush = FlushToZero::begin();
     let (scores, loss) = if config.loss.needs_steps() {
         let steps = model.step_scores(batch.frames)?;
         let [_, n, classes] = steps.dims();

@@ -1,0 +1,190 @@
+//! The 3×3 convolution with many input channels as matrix products (im2col + gemm), the
+//! frames split into fixed blocks that run as rayon tasks, each block's products on one
+//! thread (no nested parallelism, no sharing).
+//!
+//! A block of `G` frames is unfolded into `col: [ci·9, G·h·w]` (row `i·9 + kh·3 + kw`,
+//! column `g·h·w + y·w + x` holds the zero-padded input `x[g, i, y+kh−1, x+kw−1]`), so that
+//! - the output is `W [co, ci·9] · col` (then the bias),
+//! - the weight gradient `Σ_blocks dY [co, G·h·w] · colᵀ`, summed over blocks in `f64` in
+//!   block order (the result does not depend on the thread count), and
+//! - the input gradient folds `Wᵀ · dY` back onto the padded input (col2im).
+//!
+//! `G` makes each product `G·h·w ≈` [`BLOCK_COLUMNS`] wide: small feature maps still get
+//! products long enough for the gemm kernels' register blocking.
+
+use rayon::prelude::*;
+
+use super::kernel::{Dims, pad, weight_and_bias};
+use crate::matmul::{Matrix, matmul};
+
+/// The width of one block's products, in output positions (frames × plane).
+const BLOCK_COLUMNS: usize = 1024;
+
+/// Frames per block.
+fn block_frames(dims: Dims) -> usize {
+    (BLOCK_COLUMNS / dims.plane()).clamp(1, 16)
+}
+
+/// Per-thread buffers of one block.
+struct Scratch {
+    padded: Vec<f32>,
+    col: Vec<f32>,
+    product: Vec<f32>,
+}
+
+impl Scratch {
+    fn new(dims: Dims, frames: usize, product_rows: usize) -> Self {
+        let columns = frames * dims.plane();
+        Self {
+            padded: vec![0.0; dims.ci * dims.padded_plane()],
+            col: vec![0.0; dims.ci * 9 * columns],
+            product: vec![0.0; product_rows * columns],
+        }
+    }
+}
+
+/// Unfolds the frames `x` (`[g, ci, h, w]`) into `col` (`[ci·9, g·h·w]`).
+fn im2col(x: &[f32], dims: Dims, padded: &mut [f32], col: &mut [f32]) {
+    let (w, pw, plane) = (dims.w, dims.w + 2, dims.plane());
+    let frames = x.len() / (dims.ci * plane);
+    let columns = frames * plane;
+    for (g, frame) in x.chunks_exact(dims.ci * plane).enumerate() {
+        pad(frame, dims, padded);
+        for (i, channel) in padded.chunks_exact(dims.padded_plane()).enumerate() {
+            for k in 0..9 {
+                let (kh, kw) = (k / 3, k % 3);
+                let row = &mut col[(i * 9 + k) * columns + g * plane..][..plane];
+                for (y, out) in row.chunks_exact_mut(w).enumerate() {
+                    out.copy_from_slice(&channel[(y + kh) * pw + kw..][..w]);
+                }
+            }
+        }
+    }
+}
+
+/// Folds `col` (`[ci·9, g·h·w]`) back onto the frames `dx` (`[g, ci, h, w]`): each input
+/// position gets the sum of the columns it fed.
+fn col2im(col: &[f32], dims: Dims, padded: &mut [f32], dx: &mut [f32]) {
+    let (w, pw, plane) = (dims.w, dims.w + 2, dims.plane());
+    let frames = dx.len() / (dims.ci * plane);
+    let columns = frames * plane;
+    for (g, frame) in dx.chunks_exact_mut(dims.ci * plane).enumerate() {
+        padded.fill(0.0);
+        for (i, channel) in padded.chunks_exact_mut(dims.padded_plane()).enumerate() {
+            for k in 0..9 {
+                let (kh, kw) = (k / 3, k % 3);
+                let row = &col[(i * 9 + k) * columns + g * plane..][..plane];
+                for (y, values) in row.chunks_exact(w).enumerate() {
+                    let target = &mut channel[(y + kh) * pw + kw..][..w];
+                    target.iter_mut().zip(values).for_each(|(t, v)| *t += v);
+                }
+            }
+        }
+        for (plane_out, channel) in frame
+            .chunks_exact_mut(plane)
+            .zip(padded.chunks_exact(dims.padded_plane()))
+        {
+            for (y, row) in plane_out.chunks_exact_mut(w).enumerate() {
+                row.copy_from_slice(&channel[(y + 1) * pw + 1..][..w]);
+            }
+        }
+    }
+}
+
+/// Gathers the frames `grad` (`[g, co, h, w]`) into `[co, g·h·w]`.
+fn gather_rows(grad: &[f32], dims: Dims, out: &mut [f32]) {
+    let plane = dims.plane();
+    let frames = grad.len() / (dims.co * plane);
+    let columns = frames * plane;
+    for (g, frame) in grad.chunks_exact(dims.co * plane).enumerate() {
+        for (o, channel) in frame.chunks_exact(plane).enumerate() {
+            out[o * columns + g * plane..][..plane].copy_from_slice(channel);
+        }
+    }
+}
+
+/// `out = conv(x, weight) + bias`, as [`super::kernel::forward`].
+pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], dims: Dims, out: &mut [f32]) {
+    let (frames, plane) = (block_frames(dims), dims.plane());
+    let weights = Matrix::row_major(weight, dims.co, dims.ci * 9);
+    out.par_chunks_mut(frames * dims.co * plane)
+        .zip(x.par_chunks(frames * dims.ci * plane))
+        .for_each_init(
+            || Scratch::new(dims, frames, dims.co),
+            |scratch, (out, x)| {
+                let columns = x.len() / dims.ci;
+                let col = &mut scratch.col[..dims.ci * 9 * columns];
+                im2col(x, dims, &mut scratch.padded, col);
+                let product = &mut scratch.product[..dims.co * columns];
+                matmul(
+                    weights,
+                    Matrix::row_major(col, dims.ci * 9, columns),
+                    product,
+                );
+                for (g, frame) in out.chunks_exact_mut(dims.co * plane).enumerate() {
+                    for (o, channel) in frame.chunks_exact_mut(plane).enumerate() {
+                        let row = &product[o * columns + g * plane..][..plane];
+                        channel
+                            .iter_mut()
+                            .zip(row)
+                            .for_each(|(c, &v)| *c = v + bias[o]);
+                    }
+                }
+            },
+        );
+}
+
+/// `∂L/∂weight` and `∂L/∂bias`, as [`super::kernel::backward_weight`].
+pub fn backward_weight(x: &[f32], grad: &[f32], dims: Dims) -> (Vec<f32>, Vec<f32>) {
+    let (frames, plane) = (block_frames(dims), dims.plane());
+    let taps = dims.co * dims.ci * 9;
+    let partials: Vec<Vec<f64>> = grad
+        .par_chunks(frames * dims.co * plane)
+        .zip(x.par_chunks(frames * dims.ci * plane))
+        .map_init(
+            || Scratch::new(dims, frames, dims.co),
+            |scratch, (grad, x)| {
+                let columns = x.len() / dims.ci;
+                let col = &mut scratch.col[..dims.ci * 9 * columns];
+                im2col(x, dims, &mut scratch.padded, col);
+                let rows = &mut scratch.product[..dims.co * columns];
+                gather_rows(grad, dims, rows);
+                let mut block = vec![0.0f32; taps];
+                matmul(
+                    Matrix::row_major(rows, dims.co, columns),
+                    Matrix::row_major(col, dims.ci * 9, columns).t(),
+                    &mut block,
+                );
+                let mut sums: Vec<f64> = block.iter().map(|&v| f64::from(v)).collect();
+                sums.extend(
+                    rows.chunks_exact(columns)
+                        .map(|row| row.iter().map(|&v| f64::from(v)).sum::<f64>()),
+                );
+                sums
+            },
+        )
+        .collect();
+    weight_and_bias(&partials, taps)
+}
+
+/// `∂L/∂x`, as [`super::kernel::backward_input`].
+pub fn backward_input(grad: &[f32], weight: &[f32], dims: Dims) -> Vec<f32> {
+    let (frames, plane) = (block_frames(dims), dims.plane());
+    let weights_t = Matrix::row_major(weight, dims.co, dims.ci * 9).t();
+    let mut grad_x = vec![0.0f32; dims.n * dims.ci * plane];
+    grad_x
+        .par_chunks_mut(frames * dims.ci * plane)
+        .zip(grad.par_chunks(frames * dims.co * plane))
+        .for_each_init(
+            || Scratch::new(dims, frames, dims.co),
+            |scratch, (grad_x, grad)| {
+                let columns = grad.len() / dims.co;
+                let rows = &mut scratch.product[..dims.co * columns];
+                gather_rows(grad, dims, rows);
+                let col = &mut scratch.col[..dims.ci * 9 * columns];
+                matmul(weights_t, Matrix::row_major(rows, dims.co, columns), col);
+                col2im(col, dims, &mut scratch.padded, grad_x);
+            },
+        );
+    grad_x
+}
