@@ -78,7 +78,7 @@ for round in $(seq "$rounds"); do
             RAYON_NUM_THREADS="$threads" target/release/spikeforge bench seed $(model_args "$net") \
                 $extra --batches "$n" --warmup "$warmup" --save-batch "$frames" --json "target/bench/seed-$net.json" \
                 > /dev/null
-            "$python" -c 'import json, sys; r = json.load(open(sys.argv[1])); [print(json.dumps({"round": int(sys.argv[2]), "input": sys.argv[3], "net": sys.argv[4], "side": "spikeforge", "cpu": r["cpu"], "flush_denormals": r["flush_denormals"], "input_density": r["input_density"], **m})) for m in r["results"]]' \
+            "$python" -c 'import json, sys; r = json.load(open(sys.argv[1])); [print(json.dumps({"round": int(sys.argv[2]), "input": sys.argv[3], "net": sys.argv[4], "side": "spikeforge", "cpu": r["cpu"], "flush_denormals": r["flush_denormals"], **m})) for m in r["results"]]' \
                 "target/bench/seed-$net.json" "$round" "$input" "$net" >> target/bench/seed-rounds.jsonl
             shape="$("$python" -c 'import json, sys; print(",".join(map(str, json.load(open(sys.argv[1]))["results"][0]["batch_shape"])))' "target/bench/seed-$net.json")"
             for model in $(anchor_models "$net"); do

@@ -37,11 +37,9 @@ impl FlushToZero {
             return Self { previous: None };
         }
         flush_rayon_pool();
-        let previous = control::read();
-        if let Some(mode) = previous {
-            control::write(mode | control::FLUSH_BITS);
+        Self {
+            previous: set_flush(),
         }
-        Self { previous }
     }
 }
 
@@ -56,13 +54,15 @@ impl Drop for FlushToZero {
 /// Sets flush-to-zero on the calling thread for good (for a rayon pool's `start_handler`).
 /// Returns whether this CPU has such a mode.
 pub fn flush_current_thread() -> bool {
-    match control::read() {
-        Some(mode) => {
-            control::write(mode | control::FLUSH_BITS);
-            true
-        }
-        None => false,
-    }
+    set_flush().is_some()
+}
+
+/// Sets the flush bits on the calling thread; returns its previous mode (`None` on CPUs
+/// without one).
+fn set_flush() -> Option<u64> {
+    let previous = control::read()?;
+    control::write(previous | control::FLUSH_BITS);
+    Some(previous)
 }
 
 /// Whether the calling thread flushes denormals now.

@@ -44,8 +44,8 @@ pub struct SeedArgs {
     frames_from: FramesFrom,
     #[command(flatten)]
     data: DataArgs,
-    /// Also write the batch's frames here (f32 little-endian, `[T, N, 2, h, w]`), so that
-    /// the anchor can time the same numbers.
+    /// Also write the batch's frames here (f32 little-endian, `[T, N, 2, h, w]`; with several
+    /// networks, the last one's), so that the anchor can time the same numbers.
     #[arg(long)]
     save_batch: Option<PathBuf>,
     /// Where to compute.
@@ -70,10 +70,6 @@ struct SeedRecord {
     benchmark: &'static str,
     /// `uniform`, or the dataset's name.
     frames: String,
-    /// The share of non-zero input values.
-    input_density: f64,
-    /// The input's mean value.
-    input_mean: f64,
     device: String,
     cpu: String,
     threads: usize,
@@ -88,6 +84,10 @@ struct NetMeasurement {
     model: String,
     /// `[T, N, C, h, w]`.
     batch_shape: [usize; 5],
+    /// The share of non-zero input values.
+    input_density: f64,
+    /// The input's mean value.
+    input_mean: f64,
     /// Median step time × 100.
     seconds_per_100_batches: f64,
     /// Batch size over the median step time.
@@ -111,7 +111,6 @@ pub fn run(args: &SeedArgs) -> Result<()> {
     let steps = args.data.frames.frames;
     let mut frames_name = String::from("uniform");
     let mut results = Vec::new();
-    let mut input = (0.0, 0.0);
     for (name, net) in nets {
         let [channels, h, w] = net.input.unwrap_or([2, 32, 32]);
         let shape = [steps, args.batch_size, channels, h, w];
@@ -123,7 +122,6 @@ pub fn run(args: &SeedArgs) -> Result<()> {
                 batch
             }
         };
-        input = density_and_mean(&batch);
         if let Some(path) = &args.save_batch {
             save_frames(path, &batch)?;
         }
@@ -137,8 +135,6 @@ pub fn run(args: &SeedArgs) -> Result<()> {
     let record = SeedRecord {
         benchmark: "seed_training_step",
         frames: frames_name,
-        input_density: input.0,
-        input_mean: input.1,
         device: device_name,
         cpu: cpu_model(),
         threads: rayon::current_num_threads(),
@@ -259,13 +255,11 @@ fn measure<M: Classifier>(
     batch: Batch,
 ) -> Result<NetMeasurement> {
     let batch_shape = batch.frames.dims();
+    let (input_density, input_mean) = density_and_mean(&batch);
     let mut optimizer = config.optimizer.build();
     let mut times = Vec::with_capacity(args.batches);
     for step in 0..args.warmup + args.batches {
-        let batch = Batch {
-            frames: batch.frames.clone(),
-            labels: batch.labels.clone(),
-        };
+        let batch = batch.clone();
         let begin = Instant::now();
         model = train_step(model, &mut optimizer, config, config.optimizer.lr(), batch)?.model;
         // A GPU runs the backward pass and the update after `train_step` returns: wait for them.
@@ -281,6 +275,8 @@ fn measure<M: Classifier>(
     let measurement = NetMeasurement {
         model: name,
         batch_shape,
+        input_density,
+        input_mean,
         seconds_per_100_batches: 100.0 * step,
         samples_per_second: batch_shape[1] as f64 / step,
         median_step_ms: 1e3 * step,

@@ -41,6 +41,27 @@ impl Scratch {
             product: vec![0.0; product_rows * columns],
         }
     }
+
+    /// Unfolds the frames `x` into the first `ci·9 · columns` values of `col`; returns
+    /// `columns` (frames × plane).
+    fn unfold(&mut self, x: &[f32], dims: Dims) -> usize {
+        let columns = x.len() / dims.ci;
+        im2col(
+            x,
+            dims,
+            &mut self.padded,
+            &mut self.col[..dims.ci * 9 * columns],
+        );
+        columns
+    }
+
+    /// Gathers the output-shaped frames `grad` into the first `co · columns` values of
+    /// `product`; returns `columns`.
+    fn gather(&mut self, grad: &[f32], dims: Dims) -> usize {
+        let columns = grad.len() / dims.co;
+        gather_rows(grad, dims, &mut self.product[..dims.co * columns]);
+        columns
+    }
 }
 
 /// Unfolds the frames `x` (`[g, ci, h, w]`) into `col` (`[ci·9, g·h·w]`).
@@ -112,9 +133,8 @@ pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], dims: Dims, out: &mut [f
         .for_each_init(
             || Scratch::new(dims, frames, dims.co),
             |scratch, (out, x)| {
-                let columns = x.len() / dims.ci;
-                let col = &mut scratch.col[..dims.ci * 9 * columns];
-                im2col(x, dims, &mut scratch.padded, col);
+                let columns = scratch.unfold(x, dims);
+                let col = &scratch.col[..dims.ci * 9 * columns];
                 let product = &mut scratch.product[..dims.co * columns];
                 matmul(
                     weights,
@@ -144,11 +164,10 @@ pub fn backward_weight(x: &[f32], grad: &[f32], dims: Dims) -> (Vec<f32>, Vec<f3
         .map_init(
             || Scratch::new(dims, frames, dims.co),
             |scratch, (grad, x)| {
-                let columns = x.len() / dims.ci;
-                let col = &mut scratch.col[..dims.ci * 9 * columns];
-                im2col(x, dims, &mut scratch.padded, col);
-                let rows = &mut scratch.product[..dims.co * columns];
-                gather_rows(grad, dims, rows);
+                let columns = scratch.unfold(x, dims);
+                scratch.gather(grad, dims);
+                let col = &scratch.col[..dims.ci * 9 * columns];
+                let rows = &scratch.product[..dims.co * columns];
                 let mut block = vec![0.0f32; taps];
                 matmul(
                     Matrix::row_major(rows, dims.co, columns),
@@ -178,9 +197,8 @@ pub fn backward_input(grad: &[f32], weight: &[f32], dims: Dims) -> Vec<f32> {
         .for_each_init(
             || Scratch::new(dims, frames, dims.co),
             |scratch, (grad_x, grad)| {
-                let columns = grad.len() / dims.co;
-                let rows = &mut scratch.product[..dims.co * columns];
-                gather_rows(grad, dims, rows);
+                let columns = scratch.gather(grad, dims);
+                let rows = &scratch.product[..dims.co * columns];
                 let col = &mut scratch.col[..dims.ci * 9 * columns];
                 matmul(weights_t, Matrix::row_major(rows, dims.co, columns), col);
                 col2im(col, dims, &mut scratch.padded, grad_x);

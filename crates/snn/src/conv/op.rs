@@ -36,21 +36,42 @@ fn sizes(x: &FlexTensor, weight: &FlexTensor) -> Dims {
     Dims::of(&dims(x), &dims(weight))
 }
 
-/// Whether the direct kernels run (else im2col + gemm).
-fn direct(d: Dims) -> bool {
-    d.ci <= DIRECT_MAX_INPUT_CHANNELS
+/// `(x, weight, bias, dims, out)`: the output.
+type Forward = fn(&[f32], &[f32], &[f32], Dims, &mut [f32]);
+/// `(x, grad, dims)`: the weight and bias gradients.
+type BackwardWeight = fn(&[f32], &[f32], Dims) -> (Vec<f32>, Vec<f32>);
+/// `(grad, weight, dims)`: the input gradient.
+type BackwardInput = fn(&[f32], &[f32], Dims) -> Vec<f32>;
+
+/// One implementation's three kernels.
+struct Kernels {
+    forward: Forward,
+    backward_weight: BackwardWeight,
+    backward_input: BackwardInput,
+}
+
+/// The direct kernels up to [`DIRECT_MAX_INPUT_CHANNELS`] input channels, else im2col + gemm.
+fn kernels(d: Dims) -> Kernels {
+    if d.ci <= DIRECT_MAX_INPUT_CHANNELS {
+        Kernels {
+            forward: kernel::forward,
+            backward_weight: kernel::backward_weight,
+            backward_input: kernel::backward_input,
+        }
+    } else {
+        Kernels {
+            forward: gemm::forward,
+            backward_weight: gemm::backward_weight,
+            backward_input: gemm::backward_input,
+        }
+    }
 }
 
 fn forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor) -> FlexTensor {
     let d = sizes(x, weight);
     let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
     let mut out = vec![0.0f32; d.n * d.co * d.h * d.w];
-    let forward = if direct(d) {
-        kernel::forward
-    } else {
-        gemm::forward
-    };
-    forward(
+    (kernels(d).forward)(
         f32_slice(&x),
         f32_slice(&weight),
         f32_slice(&bias),
@@ -88,22 +109,12 @@ impl FusedOp<3> for Conv3x3 {
         let (x, weight) = (contiguous(&x), contiguous(&weight));
         let (mut grad_weight, mut grad_bias) = (None, None);
         if want_weight || want_bias {
-            let backward_weight = if direct(d) {
-                kernel::backward_weight
-            } else {
-                gemm::backward_weight
-            };
-            let (gw, gb) = backward_weight(f32_slice(&x), f32_slice(&grad), d);
+            let (gw, gb) = (kernels(d).backward_weight)(f32_slice(&x), f32_slice(&grad), d);
             grad_weight = want_weight.then(|| flex_tensor(gw, Shape::new([d.co, d.ci, 3, 3])));
             grad_bias = want_bias.then(|| flex_tensor(gb, Shape::new([d.co])));
         }
         let grad_x = want_x.then(|| {
-            let backward_input = if direct(d) {
-                kernel::backward_input
-            } else {
-                gemm::backward_input
-            };
-            let gx = backward_input(f32_slice(&grad), f32_slice(&weight), d);
+            let gx = (kernels(d).backward_input)(f32_slice(&grad), f32_slice(&weight), d);
             flex_tensor(gx, Shape::new([d.n, d.ci, d.h, d.w]))
         });
         [grad_x, grad_weight, grad_bias]

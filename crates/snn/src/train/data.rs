@@ -138,6 +138,7 @@ pub fn epoch_order(len: usize, seed: u64, epoch: usize) -> Vec<usize> {
 }
 
 /// A batch: frames `[T, N, 2, h, w]` (time first) and the N labels.
+#[derive(Clone)]
 pub struct Batch {
     /// The frames.
     pub frames: Tensor<5>,
