@@ -33,7 +33,9 @@ nmnist="${EVENTS_NMNIST:-../shared/data/nmnist/slayer_NMNISTsmall}"
 python="$(benches/setup_anchor_env.sh)"
 
 [ -d "$nmnist" ] || { echo "EVENTS_NMNIST: no N-MNIST folder at $nmnist" >&2; exit 1; }
-cargo build --release --workspace
+# The binary of the tests' release build (the README's test command builds it too), so that
+# benchmarking after the tests compiles nothing again.
+cargo test --release --workspace --no-run
 nets="snn cnn deepsnn"
 [ "${ZOO:-0}" = 1 ] && nets="$nets cifar10dvs-net vggsnn"
 mkdir -p target/bench

@@ -1,13 +1,23 @@
 //! The fused 3×3 convolution against burn's `conv2d`: forward and the gradients of input,
 //! weight and bias, on random shapes — through its direct kernels (up to
-//! `DIRECT_MAX_INPUT_CHANNELS` input channels) and its im2col + gemm kernels (beyond).
+//! `DIRECT_MAX_INPUT_CHANNELS` input channels), its im2col + gemm kernels (beyond) and its
+//! spike-driven kernels (beyond, for inputs of sparse spikes).
 
 mod common;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use common::{assert_close, uniform, values};
 use proptest::prelude::*;
-use snn::conv::{ConvImplementation, conv3x3_with};
+use snn::conv::{ConvImplementation, MAX_SPIKE_RATE, conv3x3_with, is_sparse_spikes};
+
+/// The input of a test convolution.
+#[derive(Debug, Clone, Copy)]
+enum Input {
+    /// Uniform in [0, 1).
+    Uniform,
+    /// Spikes (0 or 1) at this rate.
+    Spikes(f32),
+}
 
 /// Forward and all gradients of one implementation for `loss = Σ out · upstream`.
 fn run(
@@ -15,6 +25,7 @@ fn run(
     [n, ci, co, h, w]: [usize; 5],
     seed: u64,
     track_input: bool,
+    input: Input,
 ) -> [Vec<f32>; 4] {
     let device = Device::flex().autodiff();
     let tensor = |seed: u64, shape: [usize; 4], low: f32, high: f32| -> Tensor<4> {
@@ -25,6 +36,9 @@ fn run(
         )
     };
     let mut x = tensor(seed, [n, ci, h, w], 0.0, 1.0);
+    if let Input::Spikes(rate) = input {
+        x = x.lower_elem(rate).float();
+    }
     if track_input {
         x = x.require_grad();
     }
@@ -55,14 +69,36 @@ fn run(
     ]
 }
 
+/// `∂L/∂bias[o] = Σ upstream[·, o, ·, ·]`, summed in `f64`: burn's sum in `f32` over
+/// thousands of positions is itself off by more than the tolerance.
+fn bias_gradient([n, _, co, h, w]: [usize; 5], seed: u64) -> Vec<f32> {
+    let upstream = uniform(seed + 3, n * co * h * w, -1.0, 1.0);
+    let mut sums = vec![0.0f64; co];
+    for (i, &value) in upstream.iter().enumerate() {
+        sums[i / (h * w) % co] += f64::from(value);
+    }
+    sums.into_iter().map(|sum| sum as f32).collect()
+}
+
 fn check(shape: [usize; 5], seed: u64, track_input: bool) {
-    let fused = run(ConvImplementation::Fused, shape, seed, track_input);
-    let reference = run(ConvImplementation::Reference, shape, seed, track_input);
+    check_input(shape, seed, track_input, Input::Uniform);
+}
+
+fn check_input(shape: [usize; 5], seed: u64, track_input: bool, input: Input) {
+    let fused = run(ConvImplementation::Fused, shape, seed, track_input, input);
+    let mut reference = run(
+        ConvImplementation::Reference,
+        shape,
+        seed,
+        track_input,
+        input,
+    );
+    reference[3] = bias_gradient(shape, seed);
     for (name, (a, e)) in ["output", "grad x", "grad weight", "grad bias"]
         .iter()
         .zip(fused.iter().zip(&reference))
     {
-        assert_close(&format!("{name} {shape:?}"), a, e, 1e-5);
+        assert_close(&format!("{name} {shape:?} {input:?}"), a, e, 1e-5);
     }
 }
 
@@ -80,6 +116,35 @@ fn deep_layer_shapes_match_burn() {
 }
 
 #[test]
+fn spike_inputs_match_burn() {
+    // Sparse spikes (the spike-driven kernels), at the deep SNN's layer shapes and at a
+    // tall map that the forward pass accumulates in several bands of rows; dense spikes
+    // (above the rate limit: gemm).
+    for (shape, rate) in [
+        ([3, 64, 128, 16, 16], 0.15),
+        ([20, 128, 16, 8, 8], 0.02),
+        ([2, 20, 64, 150, 64], 0.2),
+        ([3, 64, 32, 16, 16], 0.6),
+    ] {
+        check_input(shape, 4, true, Input::Spikes(rate));
+    }
+}
+
+#[test]
+fn spikes_are_told_from_other_inputs() {
+    let device = Device::flex();
+    let x: Tensor<4> = Tensor::from_data(
+        TensorData::new(uniform(9, 4096, 0.0, 1.0), [1, 16, 16, 16]),
+        &device,
+    );
+    let sparse = values(x.clone().lower_elem(0.1).float());
+    let dense = values(x.clone().lower_elem(MAX_SPIKE_RATE as f32 + 0.05).float());
+    assert!(is_sparse_spikes(&sparse));
+    assert!(!is_sparse_spikes(&dense), "firing above the limit");
+    assert!(!is_sparse_spikes(&values(x)), "not spikes");
+}
+
+#[test]
 fn random_shapes_match_burn() {
     let mut runner = common::seeded_runner(24, 7);
     let shapes = (
@@ -89,13 +154,15 @@ fn random_shapes_match_burn() {
         1usize..20,
         1usize..40,
         any::<bool>(),
+        prop_oneof![Just(Input::Uniform), (0.0f32..0.3).prop_map(Input::Spikes)],
     );
     runner
-        .run(&shapes, |(n, ci, co, h, w, track_input)| {
-            check(
+        .run(&shapes, |(n, ci, co, h, w, track_input, input)| {
+            check_input(
                 [n, ci, co, h, w],
                 (n * 1000 + ci * 100 + co) as u64,
                 track_input,
+                input,
             );
             Ok(())
         })
@@ -104,13 +171,19 @@ fn random_shapes_match_burn() {
 
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
-    for shape in [[37, 3, 5, 9, 11], [37, 20, 5, 9, 11]] {
+    for (shape, input) in [
+        ([37, 3, 5, 9, 11], Input::Uniform),
+        ([37, 20, 5, 9, 11], Input::Uniform),
+        ([37, 20, 5, 9, 11], Input::Spikes(0.1)),
+    ] {
         let on = |threads: usize| {
-            common::on_threads(threads, || run(ConvImplementation::Fused, shape, 5, true))
+            common::on_threads(threads, || {
+                run(ConvImplementation::Fused, shape, 5, true, input)
+            })
         };
         assert!(
             on(1) == on(3),
-            "fused conv results {shape:?} differ between 1 and 3 threads"
+            "fused conv results {shape:?} {input:?} differ between 1 and 3 threads"
         );
     }
 }

@@ -9,6 +9,8 @@
 use multiversion::multiversion;
 use rayon::prelude::*;
 
+use crate::flex::zeros;
+
 /// The sizes of one convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dims {
@@ -121,7 +123,7 @@ pub fn backward_input(grad: &[f32], weight: &[f32], dims: Dims) -> Vec<f32> {
         co: dims.ci,
         ..dims
     };
-    let mut grad_x = vec![0.0f32; dims.n * dims.ci * dims.plane()];
+    let mut grad_x = zeros(dims.n * dims.ci * dims.plane());
     forward(grad, &turned, &vec![0.0; dims.ci], swapped, &mut grad_x);
     grad_x
 }

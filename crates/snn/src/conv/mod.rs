@@ -7,17 +7,22 @@
 //! gradients): up to [`DIRECT_MAX_INPUT_CHANNELS`] input channels a direct convolution summed
 //! in registers ([`kernel`]); beyond, im2col + gemm over fixed blocks of frames, one
 //! single-threaded product per block ([`gemm`]), which avoids burn's conv-transpose and
-//! weight-gradient convolutions. Other backends and dtypes run burn's `conv2d`.
+//! weight-gradient convolutions — except for inputs of sparse spikes (all 0 or 1, firing at
+//! most [`MAX_SPIKE_RATE`]), the inputs of every spiking layer after the first, whose
+//! forward and weight-gradient passes add weight rows for the active inputs only ([`spikes`]).
+//! Other backends and dtypes run burn's `conv2d`.
 
 mod gemm;
 pub(crate) mod kernel;
 mod op;
+mod spikes;
 
 use burn::tensor::Tensor;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 
 pub use op::ConvOps;
+pub use spikes::{MAX_SPIKE_RATE, is_sparse_spikes};
 
 /// The most input channels for which the fused op runs its direct kernels (im2col + gemm
 /// beyond).

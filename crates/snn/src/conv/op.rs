@@ -7,8 +7,8 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension, tensor
 use burn::tensor::{Shape, Tensor};
 
 use super::kernel::{self, Dims};
-use super::{DIRECT_MAX_INPUT_CHANNELS, gemm};
-use crate::flex::{contiguous, dims, f32_slice, flex_tensor};
+use super::{DIRECT_MAX_INPUT_CHANNELS, gemm, spikes};
+use crate::flex::{contiguous, dims, f32_slice, flex_tensor, zeros};
 use crate::fused::{self, FusedOp};
 
 /// The backend extension behind [`conv3x3`](super::conv3x3).
@@ -50,71 +50,100 @@ struct Kernels {
     backward_input: BackwardInput,
 }
 
-/// The direct kernels up to [`DIRECT_MAX_INPUT_CHANNELS`] input channels, else im2col + gemm.
-fn kernels(d: Dims) -> Kernels {
-    if d.ci <= DIRECT_MAX_INPUT_CHANNELS {
-        Kernels {
-            forward: kernel::forward,
-            backward_weight: kernel::backward_weight,
-            backward_input: kernel::backward_input,
+/// Which kernels a convolution runs, chosen from its input in the forward pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Path {
+    /// Direct kernels, up to [`DIRECT_MAX_INPUT_CHANNELS`] input channels.
+    Direct,
+    /// im2col + gemm.
+    Gemm,
+    /// Spike-driven forward and weight gradient ([`spikes`]) for inputs of sparse spikes,
+    /// gemm for the input gradient.
+    Spikes,
+}
+
+impl Path {
+    fn of(x: &[f32], d: Dims) -> Self {
+        if d.ci <= DIRECT_MAX_INPUT_CHANNELS {
+            Self::Direct
+        } else if spikes::is_sparse_spikes(x) {
+            Self::Spikes
+        } else {
+            Self::Gemm
         }
-    } else {
-        Kernels {
-            forward: gemm::forward,
-            backward_weight: gemm::backward_weight,
-            backward_input: gemm::backward_input,
+    }
+
+    fn kernels(self) -> Kernels {
+        match self {
+            Self::Direct => Kernels {
+                forward: kernel::forward,
+                backward_weight: kernel::backward_weight,
+                backward_input: kernel::backward_input,
+            },
+            Self::Gemm => Kernels {
+                forward: gemm::forward,
+                backward_weight: gemm::backward_weight,
+                backward_input: gemm::backward_input,
+            },
+            Self::Spikes => Kernels {
+                forward: spikes::forward,
+                backward_weight: spikes::backward_weight,
+                backward_input: gemm::backward_input,
+            },
         }
     }
 }
 
-fn forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor) -> FlexTensor {
+/// The output, and the kernels that computed it.
+fn forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor) -> (FlexTensor, Path) {
     let d = sizes(x, weight);
     let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
-    let mut out = vec![0.0f32; d.n * d.co * d.h * d.w];
-    (kernels(d).forward)(
+    let path = Path::of(f32_slice(&x), d);
+    let mut out = zeros(d.n * d.co * d.h * d.w);
+    (path.kernels().forward)(
         f32_slice(&x),
         f32_slice(&weight),
         f32_slice(&bias),
         d,
         &mut out,
     );
-    flex_tensor(out, Shape::new([d.n, d.co, d.h, d.w]))
+    (flex_tensor(out, Shape::new([d.n, d.co, d.h, d.w])), path)
 }
 
-/// The op's kernels; it keeps the input and the weight (shared buffers) for the backward.
+/// The op's kernels; it keeps the input and the weight (shared buffers) and the kernels'
+/// choice for the backward.
 #[derive(Debug, Clone, Copy)]
 struct Conv3x3;
 
 impl FusedOp<3> for Conv3x3 {
-    type Saved = (FlexTensor, FlexTensor);
+    type Saved = (FlexTensor, FlexTensor, Path);
 
     fn forward(
         &self,
         [x, weight, bias]: [&FlexTensor; 3],
         save: bool,
     ) -> (FlexTensor, Option<Self::Saved>) {
-        (
-            forward(x, weight, bias),
-            save.then(|| (x.clone(), weight.clone())),
-        )
+        let (out, path) = forward(x, weight, bias);
+        (out, save.then(|| (x.clone(), weight.clone(), path)))
     }
 
     fn backward(
         &self,
-        (x, weight): Self::Saved,
+        (x, weight, path): Self::Saved,
         grad: FlexTensor,
         [want_x, want_weight, want_bias]: [bool; 3],
     ) -> [Option<FlexTensor>; 3] {
         let d = sizes(&x, &weight);
         let (x, weight) = (contiguous(&x), contiguous(&weight));
+        let kernels = path.kernels();
         let (mut grad_weight, mut grad_bias) = (None, None);
         if want_weight || want_bias {
-            let (gw, gb) = (kernels(d).backward_weight)(f32_slice(&x), f32_slice(&grad), d);
+            let (gw, gb) = (kernels.backward_weight)(f32_slice(&x), f32_slice(&grad), d);
             grad_weight = want_weight.then(|| flex_tensor(gw, Shape::new([d.co, d.ci, 3, 3])));
             grad_bias = want_bias.then(|| flex_tensor(gb, Shape::new([d.co])));
         }
         let grad_x = want_x.then(|| {
-            let gx = (kernels(d).backward_input)(f32_slice(&grad), f32_slice(&weight), d);
+            let gx = (kernels.backward_input)(f32_slice(&grad), f32_slice(&weight), d);
             flex_tensor(gx, Shape::new([d.n, d.ci, d.h, d.w]))
         });
         [grad_x, grad_weight, grad_bias]
@@ -123,7 +152,7 @@ impl FusedOp<3> for Conv3x3 {
 
 impl ConvOps for Flex {
     fn conv3x3(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
-        forward(&x, &weight, &bias)
+        forward(&x, &weight, &bias).0
     }
 }
 

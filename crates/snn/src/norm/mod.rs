@@ -8,6 +8,7 @@
 //! and biased variance (detached), as burn's does; the block [`crate::nn::BatchNorm2d`] keeps
 //! the running statistics. Other backends use burn's op.
 
+mod kernel;
 mod op;
 
 use burn::tensor::Tensor;

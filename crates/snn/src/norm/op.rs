@@ -9,7 +9,8 @@ use burn::backend::{
 use burn::tensor::{Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::flex::{contiguous, dims, f32_slice, flex_tensor};
+use super::kernel;
+use crate::flex::{contiguous, dims, f32_slice, flex_tensor, zeros};
 use crate::fused::{self, FusedOp};
 
 /// The backend extension behind [`batch_norm_train`](super::batch_norm_train).
@@ -97,28 +98,18 @@ fn forward(
     let sizes = Sizes::of(x);
     let (x, gamma, beta) = (contiguous(x), contiguous(gamma), contiguous(beta));
     let (x, gamma, beta) = (f32_slice(&x), f32_slice(&gamma), f32_slice(&beta));
-    let mut flat = vec![0.0f32; sizes.len() + 2 * sizes.channels];
+    let mut flat = zeros(sizes.len() + 2 * sizes.channels);
     let (out, stats) = flat.split_at_mut(sizes.len());
     let computed: Vec<(f64, f64)> = sizes
         .per_channel(out)
         .into_par_iter()
         .enumerate()
-        .map(|(c, out)| {
-            let sum: f64 = sizes.pieces(x, c).flatten().map(|&v| f64::from(v)).sum();
-            let mean = sum / sizes.count();
-            let squares: f64 = sizes
-                .pieces(x, c)
-                .flatten()
-                .map(|&v| (f64::from(v) - mean).powi(2))
-                .sum();
-            let variance = squares / sizes.count();
+        .map(|(c, mut out)| {
+            let pieces: Vec<&[f32]> = sizes.pieces(x, c).collect();
+            let (mean, variance) = kernel::statistics(&pieces, sizes.count());
             let scale = (f64::from(gamma[c]) / (variance + epsilon).sqrt()) as f32;
             let shift = beta[c] - mean as f32 * scale;
-            for (out, x) in out.into_iter().zip(sizes.pieces(x, c)) {
-                out.iter_mut()
-                    .zip(x)
-                    .for_each(|(o, &v)| *o = v * scale + shift);
-            }
+            kernel::affine(&mut out, &pieces, scale, shift);
             (mean, variance)
         })
         .collect();
@@ -186,36 +177,29 @@ impl FusedOp<3> for BatchNormTrain {
         let (x, gamma) = (f32_slice(&x), f32_slice(&gamma));
         // Only the output part carries a gradient: the statistics are returned detached.
         let dy = &f32_slice(&grad)[..sizes.len()];
-        let mut grad_x = vec![0.0f32; sizes.len()];
+        let mut grad_x = zeros(sizes.len());
         let sums: Vec<(f32, f32)> = sizes
             .per_channel(&mut grad_x)
             .into_par_iter()
             .enumerate()
-            .map(|(c, grad_x)| {
+            .map(|(c, mut grad_x)| {
                 let (mean, variance) = stats[c];
                 let inv_std = 1.0 / (variance + epsilon).sqrt();
+                let (dy, x): (Vec<&[f32]>, Vec<&[f32]>) =
+                    (sizes.pieces(dy, c).collect(), sizes.pieces(x, c).collect());
                 // Σ dy and Σ dy·x̂, x̂ = (x − mean)/σ.
-                let (mut sum_dy, mut sum_dy_xhat) = (0.0f64, 0.0f64);
-                for (dy, x) in sizes.pieces(dy, c).zip(sizes.pieces(x, c)) {
-                    for (&g, &v) in dy.iter().zip(x) {
-                        sum_dy += f64::from(g);
-                        sum_dy_xhat += f64::from(g) * (f64::from(v) - mean) * inv_std;
-                    }
-                }
+                let (sum_dy, sum_dy_centred) = kernel::gradient_sums(&dy, &x, mean);
+                let sum_dy_xhat = sum_dy_centred * inv_std;
                 // dx = γ/σ · (dy − Σdy/M − x̂·Σ(dy·x̂)/M).
                 let count = sizes.count();
                 let scale = f64::from(gamma[c]) * inv_std;
-                let (mean_dy, mean_dy_xhat) = (sum_dy / count, sum_dy_xhat / count);
-                for ((out, dy), x) in grad_x
-                    .into_iter()
-                    .zip(sizes.pieces(dy, c))
-                    .zip(sizes.pieces(x, c))
-                {
-                    for ((o, &g), &v) in out.iter_mut().zip(dy).zip(x) {
-                        let x_hat = (f64::from(v) - mean) * inv_std;
-                        *o = (scale * (f64::from(g) - mean_dy - x_hat * mean_dy_xhat)) as f32;
-                    }
-                }
+                let means = (sum_dy / count, sum_dy_xhat / count);
+                kernel::input_gradient(
+                    &mut grad_x,
+                    (&dy, &x),
+                    (mean, inv_std),
+                    (scale, means.0, means.1),
+                );
                 (sum_dy_xhat as f32, sum_dy as f32)
             })
             .collect();
