@@ -3,6 +3,7 @@
 //! The binary only parses arguments and prints; the work is done by the `events` and `snn`
 //! libraries.
 
+mod allocator;
 mod commands;
 mod plots;
 
@@ -10,14 +11,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-// jemalloc keeps freed pages for reuse: a training step allocates tensors of tens of MiB,
-// which glibc would hand back to the kernel and page-fault in again at every step.
 #[global_allocator]
-static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
-#[allow(non_upper_case_globals)]
-#[unsafe(export_name = "_rjem_malloc_conf")]
-static malloc_conf: &[u8; 36] = b"dirty_decay_ms:-1,muzzy_decay_ms:-1\0";
+static GLOBAL: allocator::Allocator = allocator::Allocator;
 
 #[derive(Debug, Parser)]
 #[command(name = "spikeforge", version, about)]

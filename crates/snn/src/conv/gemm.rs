@@ -7,7 +7,7 @@
 //! - the output is `W [co, ci·9] · col` (then the bias),
 //! - the weight gradient `Σ_blocks dY [co, G·h·w] · colᵀ`, summed over blocks in `f64` in
 //!   block order (the result does not depend on the thread count), and
-//! - the input gradient folds `Wᵀ · dY` back onto the padded input (col2im).
+//! - the input gradient folds `Wᵀ · dY` back onto the input (col2im).
 //!
 //! `G` makes each product `G·h·w ≈` [`BLOCK_COLUMNS`] wide: small feature maps still get
 //! products long enough for the gemm kernels' register blocking.
@@ -21,9 +21,16 @@ use crate::matmul::{Matrix, matmul};
 /// The width of one block's products, in output positions (frames × plane).
 const BLOCK_COLUMNS: usize = 1024;
 
+/// The fewest blocks a batch is split into where it has the frames: small batches of small
+/// maps still keep every thread busy (a rule of the shape alone, not of the thread count).
+const MIN_BLOCKS: usize = 8;
+
 /// Frames per block.
 fn block_frames(dims: Dims) -> usize {
-    (BLOCK_COLUMNS / dims.plane()).clamp(1, 16)
+    (BLOCK_COLUMNS / dims.plane())
+        .clamp(1, 16)
+        .min(dims.n.div_ceil(MIN_BLOCKS))
+        .max(1)
 }
 
 /// Per-thread buffers of one block.
@@ -84,30 +91,31 @@ fn im2col(x: &[f32], dims: Dims, padded: &mut [f32], col: &mut [f32]) {
     }
 }
 
-/// Folds `col` (`[ci·9, g·h·w]`) back onto the frames `dx` (`[g, ci, h, w]`): each input
-/// position gets the sum of the columns it fed.
-fn col2im(col: &[f32], dims: Dims, padded: &mut [f32], dx: &mut [f32]) {
-    let (w, pw, plane) = (dims.w, dims.w + 2, dims.plane());
+/// Folds `col` (`[ci·9, g·h·w]`) back onto the zeroed frames `dx` (`[g, ci, h, w]`): each
+/// input position gets the sum of the columns it fed, in tap order. Column `(oy, ox)` of tap
+/// `(kh, kw)` fed input `(oy + kh − 1, ox + kw − 1)`: row by row, a shifted slice add.
+fn col2im(col: &[f32], dims: Dims, dx: &mut [f32]) {
+    let (h, w, plane) = (dims.h, dims.w, dims.plane());
     let frames = dx.len() / (dims.ci * plane);
     let columns = frames * plane;
     for (g, frame) in dx.chunks_exact_mut(dims.ci * plane).enumerate() {
-        padded.fill(0.0);
-        for (i, channel) in padded.chunks_exact_mut(dims.padded_plane()).enumerate() {
+        for (i, channel) in frame.chunks_exact_mut(plane).enumerate() {
             for k in 0..9 {
                 let (kh, kw) = (k / 3, k % 3);
-                let row = &col[(i * 9 + k) * columns + g * plane..][..plane];
-                for (y, values) in row.chunks_exact(w).enumerate() {
-                    let target = &mut channel[(y + kh) * pw + kw..][..w];
-                    target.iter_mut().zip(values).for_each(|(t, v)| *t += v);
+                let taps = &col[(i * 9 + k) * columns + g * plane..][..plane];
+                // Output rows oy feed input rows y = oy + kh − 1 inside the map.
+                for oy in 1usize.saturating_sub(kh)..(h + 1 - kh).min(h) {
+                    let y = oy + kh - 1;
+                    let source = &taps[oy * w..][..w];
+                    let target = &mut channel[y * w..][..w];
+                    // Columns ox feed x = ox + kw − 1 inside the row.
+                    let (from, to) = match kw {
+                        0 => (&source[1..], &mut target[..w - 1]),
+                        1 => (source, &mut target[..]),
+                        _ => (&source[..w - 1], &mut target[1..]),
+                    };
+                    to.iter_mut().zip(from).for_each(|(t, v)| *t += v);
                 }
-            }
-        }
-        for (plane_out, channel) in frame
-            .chunks_exact_mut(plane)
-            .zip(padded.chunks_exact(dims.padded_plane()))
-        {
-            for (y, row) in plane_out.chunks_exact_mut(w).enumerate() {
-                row.copy_from_slice(&channel[(y + 1) * pw + 1..][..w]);
             }
         }
     }
@@ -202,7 +210,7 @@ pub fn backward_input(grad: &[f32], weight: &[f32], dims: Dims) -> Vec<f32> {
                 let rows = &scratch.product[..dims.co * columns];
                 let col = &mut scratch.col[..dims.ci * 9 * columns];
                 matmul(weights_t, Matrix::row_major(rows, dims.co, columns), col);
-                col2im(col, dims, &mut scratch.padded, grad_x);
+                col2im(col, dims, grad_x);
             },
         );
     grad_x
