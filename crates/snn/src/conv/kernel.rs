@@ -94,17 +94,25 @@ pub fn backward_weight(x: &[f32], grad: &[f32], dims: Dims) -> (Vec<f32>, Vec<f3
 
 /// Adds per-task `f64` sums of `[weight taps; bias]` in task order (so that the result does
 /// not depend on how the tasks were scheduled) and splits them into the `f32` weight
-/// (`taps` values) and bias gradients.
+/// (`taps` values) and bias gradients. Runs over stretches of the sums in parallel (each
+/// value still adds the tasks in order).
 pub(crate) fn weight_and_bias(partials: &[Vec<f64>], taps: usize) -> (Vec<f32>, Vec<f32>) {
-    let mut sums = vec![0.0f64; partials.first().map_or(taps, Vec::len)];
-    for partial in partials {
-        sums.iter_mut().zip(partial).for_each(|(a, b)| *a += b);
-    }
-    let (weight, bias) = sums.split_at(taps);
-    (
-        weight.iter().map(|&v| v as f32).collect(),
-        bias.iter().map(|&v| v as f32).collect(),
-    )
+    const STRETCH: usize = 1 << 14;
+    let len = partials.first().map_or(taps, Vec::len);
+    let mut sums = zeros::<f32>(len);
+    sums.par_chunks_mut(STRETCH)
+        .enumerate()
+        .for_each(|(index, out)| {
+            let start = index * STRETCH;
+            let mut total = vec![0.0f64; out.len()];
+            for partial in partials {
+                let part = &partial[start..start + out.len()];
+                total.iter_mut().zip(part).for_each(|(a, b)| *a += b);
+            }
+            out.iter_mut().zip(&total).for_each(|(o, &v)| *o = v as f32);
+        });
+    let bias = sums.split_off(taps);
+    (sums, bias)
 }
 
 /// `∂L/∂x`: the convolution of the output gradient with the kernel turned by 180° and its

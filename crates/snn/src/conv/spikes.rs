@@ -13,6 +13,7 @@ use multiversion::multiversion;
 use rayon::prelude::*;
 
 use super::kernel::{Dims, weight_and_bias};
+use crate::flex::zeros;
 
 /// The highest firing rate at which the spike kernels run; above it the gemm kernels, at
 /// several times the arithmetic rate, are faster.
@@ -41,14 +42,18 @@ pub fn is_sparse_spikes(x: &[f32]) -> bool {
 }
 
 /// The weight as `[ci, 9, co]`: the row of output channels that each (input channel, tap)
-/// adds.
+/// adds; one task per input channel.
 fn channel_last_taps(weight: &[f32], dims: Dims) -> Vec<f32> {
-    let mut rows = vec![0.0f32; weight.len()];
-    for (o, filter) in weight.chunks_exact(dims.ci * 9).enumerate() {
-        for (it, &value) in filter.iter().enumerate() {
-            rows[it * dims.co + o] = value;
-        }
-    }
+    let mut rows = zeros(weight.len());
+    rows.par_chunks_mut(9 * dims.co)
+        .enumerate()
+        .for_each(|(i, rows)| {
+            for (o, filter) in weight.chunks_exact(dims.ci * 9).enumerate() {
+                for (k, &value) in filter[i * 9..][..9].iter().enumerate() {
+                    rows[k * dims.co + o] = value;
+                }
+            }
+        });
     rows
 }
 
@@ -157,19 +162,22 @@ pub fn backward_weight(x: &[f32], grad: &[f32], dims: Dims) -> (Vec<f32>, Vec<f3
                 {
                     weight_frame(x, grad, dims, scratch, &mut sums);
                 }
-                let (channel_last, bias) = sums.split_at(taps);
-                let mut partial = vec![0.0f64; taps];
-                for (it, row) in channel_last.chunks_exact(dims.co).enumerate() {
-                    for (o, &value) in row.iter().enumerate() {
-                        partial[o * dims.ci * 9 + it] = value;
-                    }
-                }
-                partial.extend_from_slice(bias);
-                partial
+                sums
             },
         )
         .collect();
-    weight_and_bias(&partials, taps)
+    // The sums are channel-last, `[ci, 9, co]`: turned once into `[co, ci, 3, 3]`.
+    let (channel_last, bias) = weight_and_bias(&partials, taps);
+    let mut weight = zeros(taps);
+    weight
+        .par_chunks_mut(dims.ci * 9)
+        .enumerate()
+        .for_each(|(o, filter)| {
+            for (it, value) in filter.iter_mut().enumerate() {
+                *value = channel_last[it * dims.co + o];
+            }
+        });
+    (weight, bias)
 }
 
 /// Adds one frame's weight taps (channel-last, `[ci, 9, co]`) and bias to `sums`.
