@@ -37,15 +37,3 @@ pub(crate) fn flex_tensor(values: Vec<f32>, shape: Shape) -> FlexTensor {
 pub(crate) fn dims(tensor: &FlexTensor) -> Vec<usize> {
     tensor.shape().to_vec()
 }
-
-/// `len` zeros in recycled memory, for the large output buffers of the CPU kernels.
-///
-/// `vec![0; len]` asks the allocator for zeroed memory, which jemalloc provides for large
-/// sizes by returning the pages to the kernel and mapping fresh zero pages: the first write
-/// to each 4 KiB page then faults. Filling recycled pages costs less. (`black_box` keeps the
-/// compiler from turning the allocation and the fill back into one zeroed allocation.)
-pub(crate) fn zeros<T: Copy + Default>(len: usize) -> Vec<T> {
-    let mut buffer = std::hint::black_box(Vec::with_capacity(len));
-    buffer.resize(len, T::default());
-    buffer
-}

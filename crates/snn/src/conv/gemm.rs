@@ -15,7 +15,6 @@
 use rayon::prelude::*;
 
 use super::kernel::{Dims, pad, weight_and_bias};
-use crate::flex::zeros;
 use crate::matmul::{Matrix, matmul};
 
 /// The width of one block's products, in output positions (frames × plane).
@@ -199,7 +198,7 @@ pub fn backward_weight(x: &[f32], grad: &[f32], dims: Dims) -> (Vec<f32>, Vec<f3
 pub fn backward_input(grad: &[f32], weight: &[f32], dims: Dims) -> Vec<f32> {
     let (frames, plane) = (block_frames(dims), dims.plane());
     let weights_t = Matrix::row_major(weight, dims.co, dims.ci * 9).t();
-    let mut grad_x = zeros(dims.n * dims.ci * plane);
+    let mut grad_x = vec![0.0f32; dims.n * dims.ci * plane];
     grad_x
         .par_chunks_mut(frames * dims.ci * plane)
         .zip(grad.par_chunks(frames * dims.co * plane))

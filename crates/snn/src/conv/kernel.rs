@@ -9,8 +9,6 @@
 use multiversion::multiversion;
 use rayon::prelude::*;
 
-use crate::flex::zeros;
-
 /// The sizes of one convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dims {
@@ -99,7 +97,7 @@ pub fn backward_weight(x: &[f32], grad: &[f32], dims: Dims) -> (Vec<f32>, Vec<f3
 pub(crate) fn weight_and_bias(partials: &[Vec<f64>], taps: usize) -> (Vec<f32>, Vec<f32>) {
     const STRETCH: usize = 1 << 14;
     let len = partials.first().map_or(taps, Vec::len);
-    let mut sums = zeros::<f32>(len);
+    let mut sums = vec![0.0f32; len];
     sums.par_chunks_mut(STRETCH)
         .enumerate()
         .for_each(|(index, out)| {
@@ -131,7 +129,7 @@ pub fn backward_input(grad: &[f32], weight: &[f32], dims: Dims) -> Vec<f32> {
         co: dims.ci,
         ..dims
     };
-    let mut grad_x = zeros(dims.n * dims.ci * dims.plane());
+    let mut grad_x = vec![0.0f32; dims.n * dims.ci * dims.plane()];
     forward(grad, &turned, &vec![0.0; dims.ci], swapped, &mut grad_x);
     grad_x
 }

@@ -8,7 +8,7 @@ use burn::tensor::{Shape, Tensor};
 
 use super::kernel::{self, Dims};
 use super::{DIRECT_MAX_INPUT_CHANNELS, gemm, spikes};
-use crate::flex::{contiguous, dims, f32_slice, flex_tensor, zeros};
+use crate::flex::{contiguous, dims, f32_slice, flex_tensor};
 use crate::fused::{self, FusedOp};
 
 /// The backend extension behind [`conv3x3`](super::conv3x3).
@@ -99,7 +99,7 @@ fn forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor) -> (FlexTenso
     let d = sizes(x, weight);
     let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
     let path = Path::of(f32_slice(&x), d);
-    let mut out = zeros(d.n * d.co * d.h * d.w);
+    let mut out = vec![0.0f32; d.n * d.co * d.h * d.w];
     (path.kernels().forward)(
         f32_slice(&x),
         f32_slice(&weight),

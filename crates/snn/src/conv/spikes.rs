@@ -13,7 +13,6 @@ use multiversion::multiversion;
 use rayon::prelude::*;
 
 use super::kernel::{Dims, weight_and_bias};
-use crate::flex::zeros;
 
 /// The highest firing rate at which the spike kernels run; above it the gemm kernels, at
 /// several times the arithmetic rate, are faster.
@@ -41,20 +40,19 @@ pub fn is_sparse_spikes(x: &[f32]) -> bool {
     ones as f64 <= MAX_SPIKE_RATE * x.len() as f64
 }
 
-/// The weight as `[ci, 9, co]`: the row of output channels that each (input channel, tap)
-/// adds; one task per input channel.
-fn channel_last_taps(weight: &[f32], dims: Dims) -> Vec<f32> {
-    let mut rows = zeros(weight.len());
-    rows.par_chunks_mut(9 * dims.co)
+/// The row-major `rows × cols` matrix `values` transposed (`cols × rows`), one task per
+/// output row: the weight `[co, ci·9]` to the channel-last `[ci·9, co]` rows that each
+/// (input channel, tap) adds, and the weight gradient back.
+fn transposed(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; values.len()];
+    out.par_chunks_mut(rows)
         .enumerate()
-        .for_each(|(i, rows)| {
-            for (o, filter) in weight.chunks_exact(dims.ci * 9).enumerate() {
-                for (k, &value) in filter[i * 9..][..9].iter().enumerate() {
-                    rows[k * dims.co + o] = value;
-                }
+        .for_each(|(c, column)| {
+            for (r, value) in column.iter_mut().enumerate() {
+                *value = values[r * cols + c];
             }
         });
-    rows
+    out
 }
 
 /// The output positions `(oy, ox)` that the input position `(y, x)` feeds through each tap
@@ -74,7 +72,7 @@ fn fed(
 
 /// `out = conv(x, weight) + bias` for spikes `x`, as [`super::kernel::forward`].
 pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], dims: Dims, out: &mut [f32]) {
-    let taps = channel_last_taps(weight, dims);
+    let taps = transposed(weight, dims.co, dims.ci * 9);
     let band = (BAND_VALUES / (dims.w * dims.co)).clamp(1, dims.h);
     out.par_chunks_mut(dims.co * dims.plane())
         .zip(x.par_chunks(dims.ci * dims.plane()))
@@ -168,16 +166,7 @@ pub fn backward_weight(x: &[f32], grad: &[f32], dims: Dims) -> (Vec<f32>, Vec<f3
         .collect();
     // The sums are channel-last, `[ci, 9, co]`: turned once into `[co, ci, 3, 3]`.
     let (channel_last, bias) = weight_and_bias(&partials, taps);
-    let mut weight = zeros(taps);
-    weight
-        .par_chunks_mut(dims.ci * 9)
-        .enumerate()
-        .for_each(|(o, filter)| {
-            for (it, value) in filter.iter_mut().enumerate() {
-                *value = channel_last[it * dims.co + o];
-            }
-        });
-    (weight, bias)
+    (transposed(&channel_last, dims.ci * 9, dims.co), bias)
 }
 
 /// Adds one frame's weight taps (channel-last, `[ci, 9, co]`) and bias to `sums`.

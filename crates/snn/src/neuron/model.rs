@@ -118,7 +118,7 @@ fn per_block(
             out
         })
         .collect();
-    let mut out = crate::flex::zeros(steps * len);
+    let mut out = vec![0.0; steps * len];
     for (b, block) in blocks.iter().enumerate() {
         let (start, width) = (b * BLOCK, BLOCK.min(len - b * BLOCK));
         for t in 0..steps {

@@ -10,7 +10,7 @@ use burn::tensor::{Shape, Tensor};
 use rayon::prelude::*;
 
 use super::kernel;
-use crate::flex::{contiguous, dims, f32_slice, flex_tensor, zeros};
+use crate::flex::{contiguous, dims, f32_slice, flex_tensor};
 use crate::fused::{self, FusedOp};
 
 /// The backend extension behind [`batch_norm_train`](super::batch_norm_train).
@@ -98,7 +98,7 @@ fn forward(
     let sizes = Sizes::of(x);
     let (x, gamma, beta) = (contiguous(x), contiguous(gamma), contiguous(beta));
     let (x, gamma, beta) = (f32_slice(&x), f32_slice(&gamma), f32_slice(&beta));
-    let mut flat = zeros(sizes.len() + 2 * sizes.channels);
+    let mut flat = vec![0.0f32; sizes.len() + 2 * sizes.channels];
     let (out, stats) = flat.split_at_mut(sizes.len());
     let computed: Vec<(f64, f64)> = sizes
         .per_channel(out)
@@ -177,7 +177,7 @@ impl FusedOp<3> for BatchNormTrain {
         let (x, gamma) = (f32_slice(&x), f32_slice(&gamma));
         // Only the output part carries a gradient: the statistics are returned detached.
         let dy = &f32_slice(&grad)[..sizes.len()];
-        let mut grad_x = zeros(sizes.len());
+        let mut grad_x = vec![0.0f32; sizes.len()];
         let sums: Vec<(f32, f32)> = sizes
             .per_channel(&mut grad_x)
             .into_par_iter()

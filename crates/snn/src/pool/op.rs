@@ -11,7 +11,7 @@ use burn::backend::{
 use burn::tensor::{Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::flex::{contiguous, dims, f32_slice, flex_tensor, zeros};
+use crate::flex::{contiguous, dims, f32_slice, flex_tensor};
 use crate::fused::{self, FusedOp};
 
 /// The backend extension behind [`max_pool2x2`](super::max_pool2x2).
@@ -55,8 +55,8 @@ fn forward(x: &FlexTensor) -> (FlexTensor, Vec<u8>) {
     let planes = Planes::of(x);
     let x = contiguous(x);
     let (oh, ow) = (planes.h / 2, planes.w / 2);
-    let mut out = zeros(planes.count * oh * ow);
-    let mut winners = zeros(out.len());
+    let mut out = vec![0.0f32; planes.count * oh * ow];
+    let mut winners = vec![0u8; out.len()];
     if !out.is_empty() {
         out.par_chunks_mut(oh * ow)
             .zip(winners.par_chunks_mut(oh * ow))
@@ -136,7 +136,7 @@ impl FusedOp<1> for MaxPool2x2 {
             winners,
         } = saved;
         let (w, oh, ow) = (planes.w, planes.h / 2, planes.w / 2);
-        let mut grad_x = zeros(planes.count * planes.h * planes.w);
+        let mut grad_x = vec![0.0f32; planes.count * planes.h * planes.w];
         if oh * ow > 0 {
             grad_x
                 .par_chunks_mut(planes.h * w)

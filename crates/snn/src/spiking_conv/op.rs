@@ -8,7 +8,7 @@ use burn::tensor::{Shape, Tensor};
 
 use super::kernel::{self, Layout};
 use crate::conv::kernel::{Dims, backward_input};
-use crate::flex::{contiguous, dims, f32_slice, flex_tensor, zeros};
+use crate::flex::{contiguous, dims, f32_slice, flex_tensor};
 use crate::fused::{self, FusedOp};
 use crate::neuron::dynamics::Dynamics;
 
@@ -62,7 +62,7 @@ fn forward(
 ) -> FlexTensor {
     let layout = layout(x, weight);
     let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
-    let mut rates = zeros(rates_shape(layout).num_elements());
+    let mut rates = vec![0.0f32; rates_shape(layout).num_elements()];
     kernel::forward(
         &dynamics,
         f32_slice(&x),
@@ -113,7 +113,7 @@ impl FusedOp<3> for SpikeRates {
         let layout = layout(&x, &weight);
         let d = layout.dims;
         let (x, weight, bias) = (contiguous(&x), contiguous(&weight), contiguous(&bias));
-        let mut grad_currents = want_x.then(|| zeros(layout.steps * d.n * d.co * d.plane()));
+        let mut grad_currents = want_x.then(|| vec![0.0f32; layout.steps * d.n * d.co * d.plane()]);
         let gradients = kernel::backward(
             &self.dynamics,
             f32_slice(&x),
