@@ -27,6 +27,7 @@
 /// Benchmark workloads (for `cargo bench` and `spikeforge bench`; not part of the API).
 #[doc(hidden)]
 pub mod bench;
+mod bitmask;
 pub mod conv;
 pub mod conv_head;
 pub mod denormals;

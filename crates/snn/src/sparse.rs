@@ -7,8 +7,9 @@
 //!   zero pixels cost nothing, and pixels of exactly one event are added without a
 //!   multiplication.
 //! - The neuron layer updates every membrane once per step (a state update is per neuron),
-//!   and each spike adds its row of the Linear weight to the sample's sums: binary inputs
-//!   need no multiplications, silent neurons no work.
+//!   and each spike adds its row of the Linear weight to the sample's sums (kept in
+//!   registers, in firing order): binary inputs need no multiplications, silent neurons no
+//!   work.
 //! - Scores are those sums over T plus the bias: the same as the dense
 //!   `Linear(mean_t S_t)` up to the order of the floating-point additions.
 //!
@@ -16,9 +17,11 @@
 //! ParametricLIF leak would need the trained `k`; it is refused).
 
 use multiversion::multiversion;
+use multiversion::target::match_target;
 use rayon::prelude::*;
 use thiserror::Error;
 
+use crate::bitmask::{self, Compare32};
 use crate::denormals::FlushToZero;
 use crate::network::{Network, Readout};
 use crate::neuron::NeuronModel;
@@ -74,7 +77,8 @@ pub struct SparseSeedSnn {
     /// are laid out.
     bias_row: Vec<f32>,
     /// Linear weight rows in the neurons' channel-last order `[h, w, out, classes]` (PyTorch
-    /// flattens `(out, h, w)`): the spikes of one row of pixels read neighbouring rows.
+    /// flattens `(out, h, w)`), followed by [`SCORE_LANES`] zeros so that any row can be
+    /// read as that many values.
     fc_weight: Vec<f32>,
     fc_bias: Vec<f32>,
 }
@@ -228,9 +232,9 @@ impl SparseSeedSnn {
 }
 
 /// The Linear weight's rows `[channels·plane, classes]` in PyTorch's `(channel, pixel)` order,
-/// reordered to `(pixel, channel)`.
+/// reordered to `(pixel, channel)`, followed by [`SCORE_LANES`] zeros.
 fn channel_last_rows(weight: &[f32], channels: usize, plane: usize, classes: usize) -> Vec<f32> {
-    let mut reordered = vec![0.0; weight.len()];
+    let mut reordered = vec![0.0; weight.len() + SCORE_LANES];
     for (feature, row) in weight.chunks_exact(classes).enumerate() {
         let (channel, pixel) = (feature / plane, feature % plane);
         reordered[(pixel * channels + channel) * classes..][..classes].copy_from_slice(row);
@@ -239,11 +243,13 @@ fn channel_last_rows(weight: &[f32], channels: usize, plane: usize, classes: usi
 }
 
 /// One sample's working memory: currents `[h+2, w+2, channels]` (a border that scattered
-/// events may write to and nothing reads, so the scatter needs no bounds checks) and
-/// potentials `[h, w, channels]`.
+/// events may write to and nothing reads, so the scatter needs no bounds checks),
+/// potentials `[h, w, channels]` and the hidden neurons' spikes (channel-last indices, in
+/// firing order).
 struct Scratch {
     current: Vec<f32>,
     v: Vec<f32>,
+    spikes: Vec<usize>,
 }
 
 impl Scratch {
@@ -251,11 +257,13 @@ impl Scratch {
         Self {
             current: vec![0.0; current],
             v: vec![0.0; v],
+            spikes: Vec::new(),
         }
     }
 }
 
-/// All steps of one sample; writes its scores, returns its counts.
+/// All steps of one sample; writes its scores, returns its counts. Picks the bit-mask
+/// instructions of the CPU it runs on.
 #[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
 fn sample_forward<'a, R: ChargeRule>(
     rule: R,
@@ -265,95 +273,191 @@ fn sample_forward<'a, R: ChargeRule>(
     scratch: &mut Scratch,
     scores: &mut [f32],
 ) -> Counts {
-    let (h, w, channels, classes) = (net.h, net.w, net.channels, net.classes);
+    let sample = (rule, dynamics, net);
+    match_target! {
+        // SAFETY: this arm runs only on CPUs with AVX-512F.
+        "x86_64+avx512f" => sample_steps(unsafe { bitmask::Avx512::assume() }, sample, frames, scratch, scores),
+        // SAFETY: this arm runs only on CPUs with AVX2.
+        "x86_64+avx2" => sample_steps(unsafe { bitmask::Avx2::assume() }, sample, frames, scratch, scores),
+        _ => sample_steps(bitmask::Portable, sample, frames, scratch, scores),
+    }
+}
+
+/// [`sample_forward`] with the masks of `compare`.
+#[inline(always)]
+fn sample_steps<'a, R: ChargeRule>(
+    compare: impl Compare32,
+    (rule, dynamics, net): (R, Dynamics, &SparseSeedSnn),
+    frames: impl ExactSizeIterator<Item = &'a [f32]>,
+    scratch: &mut Scratch,
+    scores: &mut [f32],
+) -> Counts {
+    let (h, w, channels) = (net.h, net.w, net.channels);
     let plane = h * w;
     let steps = frames.len();
-    let mut counts = Counts::default();
+    let mut input_events = 0;
     scratch.v.fill(dynamics.rest());
-    scores.fill(0.0);
+    scratch.spikes.clear();
     // Every frame's currents start from the bias; the neuron pass puts it back after reading.
     for currents in scratch.current.chunks_exact_mut(channels) {
         currents.copy_from_slice(&net.conv_bias);
     }
     let padded_row = (w + 2) * channels;
     for frame in frames {
-        for (c, input) in frame.chunks_exact(plane).enumerate() {
-            let kernel = &net.conv_weight[c * 9 * channels..][..9 * channels];
-            for (index, value) in non_zero(input) {
-                counts.input_events += 1;
-                let (y, x) = (index / w, index % w);
-                // Kernel row kh takes input row y to output row y + 1 − kh, padded row
-                // y + 2 − kh; its three taps to padded columns x, x + 1, x + 2.
-                for (kh, taps) in kernel.chunks_exact(3 * channels).enumerate() {
-                    let start = (y + 2 - kh) * padded_row + x * channels;
-                    scatter_row(&mut scratch.current[start..][..3 * channels], taps, value);
+        // Row by row: input row y reaches output rows y − 1 … y + 1, so once it is scattered
+        // (every channel) output row y − 1 is complete and its neurons step. The rows being
+        // summed stay in L1.
+        for y in 0..=h {
+            if y < h {
+                for (c, input) in frame.chunks_exact(plane).enumerate() {
+                    let kernel = &net.conv_weight[c * 9 * channels..][..9 * channels];
+                    let row = &input[y * w..][..w];
+                    input_events +=
+                        scatter_input_row(compare, row, y, kernel, channels, &mut scratch.current);
                 }
             }
-        }
-        for (y, v_row) in scratch.v.chunks_exact_mut(w * channels).enumerate() {
-            let current_row =
-                &mut scratch.current[(y + 1) * padded_row + channels..][..w * channels];
-            let groups = v_row
-                .chunks_mut(MASK_BITS)
-                .zip(current_row.chunks_mut(MASK_BITS))
-                .zip(net.bias_row.chunks(MASK_BITS));
-            for (group, ((v, currents), bias)) in groups.enumerate() {
-                let mut fired = step_neurons(rule, dynamics, (v, currents), bias);
-                while fired != 0 {
-                    let j = group * MASK_BITS + fired.trailing_zeros() as usize;
-                    fired &= fired - 1;
-                    counts.spikes += 1;
-                    let row = &net.fc_weight[(y * w * channels + j) * classes..][..classes];
-                    scores.iter_mut().zip(row).for_each(|(s, &k)| *s += k);
+            if let Some(y) = y.checked_sub(1) {
+                let v_row = &mut scratch.v[y * w * channels..][..w * channels];
+                let current_row =
+                    &mut scratch.current[(y + 1) * padded_row + channels..][..w * channels];
+                let first = y * w * channels;
+                let (v_groups, v_tail) = v_row.as_chunks_mut::<MASK_BITS>();
+                let (current_groups, current_tail) = current_row.as_chunks_mut::<MASK_BITS>();
+                let (bias_groups, bias_tail) = net.bias_row.as_chunks::<MASK_BITS>();
+                let groups = v_groups.iter_mut().zip(current_groups).zip(bias_groups);
+                for (group, ((v, currents), bias)) in groups.enumerate() {
+                    let fired = step_group(compare, rule, dynamics, (v, currents), bias);
+                    push_spikes(&mut scratch.spikes, first + group * MASK_BITS, fired);
                 }
+                let fired = step_tail(rule, dynamics, (v_tail, current_tail), bias_tail);
+                push_spikes(
+                    &mut scratch.spikes,
+                    first + v_groups.len() * MASK_BITS,
+                    fired,
+                );
             }
         }
     }
+    add_rows(&net.fc_weight, net.classes, &scratch.spikes, scores);
     let steps = steps as f32;
     for (score, &bias) in scores.iter_mut().zip(&net.fc_bias) {
         *score = *score / steps + bias;
     }
-    counts
+    Counts {
+        spikes: scratch.spikes.len() as u64,
+        input_events,
+    }
 }
 
-/// One step of up to [`MASK_BITS`] neurons: their spikes as a bit mask, the currents back
-/// to `bias` for the next frame. Full groups take a fixed-length path (whole registers, the
-/// mask from one compare); its slices are known not to alias, so the loops vectorise.
+/// Scatters the non-zero values of input row `y` of one channel (`kernel`, its
+/// `[3, 3, channels]` weights) into the padded currents; returns how many there were. The
+/// non-zero values are found [`MASK_BITS`] at a time through a bit mask, so that the zeros
+/// cost no branch of their own. (Loops, not iterator adaptors: their methods would be
+/// functions of their own, compiled without the calling clone's features.)
 #[inline(always)]
-fn step_neurons<R: ChargeRule>(
+fn scatter_input_row(
+    compare: impl Compare32,
+    row: &[f32],
+    y: usize,
+    kernel: &[f32],
+    channels: usize,
+    current: &mut [f32],
+) -> u64 {
+    let padded_row = (row.len() + 2) * channels;
+    let mut events = 0;
+    for (chunk, values) in row.chunks(MASK_BITS).enumerate() {
+        let mut mask = non_zero_mask(compare, values);
+        while mask != 0 {
+            let l = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            events += 1;
+            let x = chunk * MASK_BITS + l;
+            // Kernel row kh takes input row y to output row y + 1 − kh, padded row
+            // y + 2 − kh; its three taps to padded columns x, x + 1, x + 2.
+            for (kh, taps) in kernel.chunks_exact(3 * channels).enumerate() {
+                let start = (y + 2 - kh) * padded_row + x * channels;
+                scatter_row(&mut current[start..][..3 * channels], taps, values[l]);
+            }
+        }
+    }
+    events
+}
+
+/// `scores` = the sum of the Linear weight rows of the `spikes` (neuron indices, in the
+/// order they fired). Up to [`SCORE_LANES`] classes, the sums stay in registers: each row
+/// is read as [`SCORE_LANES`] values (the lanes past `classes` belong to the next rows or to
+/// the weight's padding, and are dropped), so no sum waits for the previous one's store.
+#[inline(always)]
+fn add_rows(fc_weight: &[f32], classes: usize, spikes: &[usize], scores: &mut [f32]) {
+    if classes <= SCORE_LANES {
+        let mut sums = [0.0f32; SCORE_LANES];
+        for &neuron in spikes {
+            let row: &[f32; SCORE_LANES] = fc_weight[neuron * classes..][..SCORE_LANES]
+                .try_into()
+                .expect("the weight is padded by SCORE_LANES values");
+            sums.iter_mut().zip(row).for_each(|(s, &k)| *s += k);
+        }
+        scores
+            .iter_mut()
+            .zip(sums)
+            .for_each(|(score, sum)| *score = sum);
+    } else {
+        scores.fill(0.0);
+        for &neuron in spikes {
+            let row = &fc_weight[neuron * classes..][..classes];
+            scores.iter_mut().zip(row).for_each(|(s, &k)| *s += k);
+        }
+    }
+}
+
+/// Classes whose scores [`add_rows`] keeps in one register-sized array.
+const SCORE_LANES: usize = 16;
+
+/// One step of [`MASK_BITS`] neurons: their spikes as a bit mask (from two vector
+/// compares), the currents back to `bias` for the next frame. Whole arrays that do not
+/// alias: the loop vectorises.
+#[inline(always)]
+fn step_group<R: ChargeRule>(
+    compare: impl Compare32,
+    rule: R,
+    dynamics: Dynamics,
+    (v, currents): (&mut [f32; MASK_BITS], &mut [f32; MASK_BITS]),
+    bias: &[f32; MASK_BITS],
+) -> u32 {
+    let mut charged = [0.0f32; MASK_BITS];
+    for j in 0..MASK_BITS {
+        charged[j] = rule.charge(v[j], currents[j]);
+        v[j] = dynamics.fire_and_reset(charged[j]).1;
+        currents[j] = bias[j];
+    }
+    compare.at_least(&charged, dynamics.v_threshold)
+}
+
+/// [`step_group`] for the fewer than [`MASK_BITS`] neurons at the end of a row.
+#[inline(always)]
+fn step_tail<R: ChargeRule>(
     rule: R,
     dynamics: Dynamics,
     (v, currents): (&mut [f32], &mut [f32]),
     bias: &[f32],
 ) -> u32 {
-    match (
-        <&mut [f32; MASK_BITS]>::try_from(&mut *v),
-        <&mut [f32; MASK_BITS]>::try_from(&mut *currents),
-        <&[f32; MASK_BITS]>::try_from(bias),
-    ) {
-        (Ok(v), Ok(currents), Ok(bias)) => step_group(rule, dynamics, v, currents, bias),
-        _ => step_group(rule, dynamics, v, currents, bias),
-    }
-}
-
-#[inline(always)]
-fn step_group<R: ChargeRule>(
-    rule: R,
-    dynamics: Dynamics,
-    v: &mut [f32],
-    currents: &mut [f32],
-    bias: &[f32],
-) -> u32 {
-    let len = v.len().min(MASK_BITS);
-    let (v, currents, bias) = (&mut v[..len], &mut currents[..len], &bias[..len]);
     let mut fired = 0u32;
-    for j in 0..len {
-        let (spike, next) = dynamics.fire_and_reset(rule.charge(v[j], currents[j]));
-        v[j] = next;
-        currents[j] = bias[j];
+    for (j, ((v, current), &bias)) in v.iter_mut().zip(currents).zip(bias).enumerate() {
+        let (spike, next) = dynamics.fire_and_reset(rule.charge(*v, *current));
+        *v = next;
+        *current = bias;
         fired |= u32::from(spike != 0.0) << j;
     }
     fired
+}
+
+/// Appends the neurons `first + l` of the set bits `l` of `fired`.
+#[inline(always)]
+fn push_spikes(spikes: &mut Vec<usize>, first: usize, mut fired: u32) {
+    while fired != 0 {
+        spikes.push(first + fired.trailing_zeros() as usize);
+        fired &= fired - 1;
+    }
 }
 
 /// `out += value · taps`, without the multiplication for a single event (`value` = 1). The
@@ -383,24 +487,15 @@ fn add_scaled(out: &mut [f32], taps: &[f32], value: f32) {
 /// Bits of a spike or event mask.
 const MASK_BITS: usize = 32;
 
-/// The non-zero values of `values` with their indices, found [`MASK_BITS`] at a time through
-/// a bit mask (one vector compare each), so that the zeros cost no branch of their own.
+/// Bit `l` set where `values[l]` (up to [`MASK_BITS`] values) is not zero.
 #[inline(always)]
-fn non_zero(values: &[f32]) -> impl Iterator<Item = (usize, f32)> + '_ {
-    values
-        .chunks(MASK_BITS)
-        .enumerate()
-        .flat_map(|(chunk, values)| {
-            let mut mask = values
-                .iter()
-                .enumerate()
-                .fold(0u32, |mask, (l, &v)| mask | (u32::from(v != 0.0) << l));
-            std::iter::from_fn(move || {
-                (mask != 0).then(|| {
-                    let l = mask.trailing_zeros() as usize;
-                    mask &= mask - 1;
-                    (chunk * MASK_BITS + l, values[l])
-                })
-            })
-        })
+fn non_zero_mask(compare: impl Compare32, values: &[f32]) -> u32 {
+    match <&[f32; MASK_BITS]>::try_from(values) {
+        Ok(full) => compare.non_zero(full),
+        Err(_) => {
+            let mut full = [0.0; MASK_BITS];
+            full[..values.len()].copy_from_slice(values);
+            bitmask::Portable.non_zero(&full)
+        }
+    }
 }

@@ -25,26 +25,38 @@ fn event_frames(seed: u64) -> Vec<f32> {
         .collect()
 }
 
-/// The `seed` preset at width 4 for 3 classes.
-fn preset(name: &str) -> NetworkConfig {
-    let width = [("width".to_string(), 4)].into_iter().collect();
+/// A preset at `width` channels for `classes` classes.
+fn preset_sized(name: &str, classes: usize, width: usize) -> NetworkConfig {
+    let width = [("width".to_string(), width)].into_iter().collect();
     snn::models::preset(name)
         .unwrap()
-        .resolve(3, &width)
+        .resolve(classes, &width)
         .unwrap()
 }
 
-fn net_on_grid(neuron: NeuronSpec, seed: u64) -> Network {
+/// A preset at width 4 for 3 classes.
+fn preset(name: &str) -> NetworkConfig {
+    preset_sized(name, 3, 4)
+}
+
+fn net_on_grid(neuron: NeuronSpec, seed: u64, classes: usize, width: usize) -> Network {
     let device = Device::flex();
-    let config = preset("seed-snn").with_neurons(&neuron).unwrap();
+    let config = preset_sized("seed-snn", classes, width)
+        .with_neurons(&neuron)
+        .unwrap();
     let net = config
-        .init([2, SHAPE[3], SHAPE[4]], 3, seed, &device)
+        .init([2, SHAPE[3], SHAPE[4]], classes, seed, &device)
         .unwrap();
     on_grid(net, seed)
 }
 
 fn check(neuron: NeuronSpec, seed: u64) {
-    let net = net_on_grid(neuron, seed);
+    check_sized(neuron, seed, 3, 4);
+}
+
+/// Event-driven = dense for a seed SNN of `width` channels and `classes` classes.
+fn check_sized(neuron: NeuronSpec, seed: u64, classes: usize, width: usize) {
+    let net = net_on_grid(neuron, seed, classes, width);
     let frames = event_frames(seed + 10);
     let input: Tensor<5> =
         Tensor::from_data(TensorData::new(frames.clone(), SHAPE), &Device::flex());
@@ -84,6 +96,20 @@ fn if_neurons_match_the_dense_pass_exactly() {
     }
 }
 
+/// At 32 channels every row of neurons is whole groups of 32 (the vector path and its
+/// compare masks); up to 16 classes the scores are summed in registers, beyond that in
+/// memory.
+#[test]
+fn seed_width_networks_match_the_dense_pass_exactly() {
+    for (classes, seed) in [(10, 5), (20, 6)] {
+        let neuron = NeuronSpec {
+            v_threshold: Some(0.5),
+            ..NeuronSpec::default()
+        };
+        check_sized(neuron, seed, classes, 32);
+    }
+}
+
 #[test]
 fn lif_neurons_match_the_dense_pass_exactly() {
     check(
@@ -117,7 +143,7 @@ fn other_networks_and_malformed_frames_are_refused() {
         SparseSeedSnn::new(&plif),
         Err(SparseError::Unsupported(_))
     ));
-    let snn = net_on_grid(NeuronSpec::default(), 1);
+    let snn = net_on_grid(NeuronSpec::default(), 1, 3, 4);
     let engine = SparseSeedSnn::new(&snn).unwrap();
     assert!(matches!(
         engine.forward(&[0.0; 10], 4, 5),
