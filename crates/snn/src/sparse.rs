@@ -99,7 +99,7 @@ pub struct SparseOutput {
 }
 
 /// What one sample contributes to a [`SparseOutput`].
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 struct Counts {
     spikes: u64,
     input_events: u64,
