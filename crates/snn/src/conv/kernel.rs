@@ -258,6 +258,34 @@ fn weight_sample(padded: &[f32], grad: &[f32], dims: Dims, sums: &mut [f64]) {
     }
 }
 
+/// `row[x0 .. x0 + 16]`.
+#[inline(always)]
+fn lanes_at(row: &[f32], x0: usize) -> [f32; LANES] {
+    row[x0..x0 + LANES].try_into().expect("16 values")
+}
+
+/// The 18 input values `plane[start ..]` that 16 outputs' three kernel columns read.
+#[inline(always)]
+fn window(plane: &[f32], start: usize) -> &[f32; LANES + 2] {
+    plane[start..start + LANES + 2]
+        .try_into()
+        .expect("18 values")
+}
+
+/// One input row's products with the three gradient rows it meets (`grads[kh]` through
+/// kernel row `kh`), added to the nine taps' accumulators (`acc[kh·3 + kw]`).
+#[inline(always)]
+fn add_input_row(acc: &mut [[f32; LANES]; 9], grads: &[[f32; LANES]; 3], row: &[f32; LANES + 2]) {
+    for kw in 0..3 {
+        for (kh, grad) in grads.iter().enumerate() {
+            let acc = &mut acc[kh * 3 + kw];
+            for l in 0..LANES {
+                acc[l] = grad[l].mul_add(row[kw + l], acc[l]);
+            }
+        }
+    }
+}
+
 /// One output channel's weight-gradient taps `[ci, 3, 3]` and its bias being summed: 16
 /// independent `f32` lanes each (so the loops vectorise) plus a scalar for rows whose width
 /// is not a multiple of 16, folded into `f64` at the end.
@@ -288,39 +316,51 @@ impl TapSums {
     }
 
     /// Adds `Σ_y,x grad[y, x] · padded[i, y+kh, x+kw]` for every tap and `Σ grad` for the
-    /// bias: per (input channel, kernel row) one pass over the gradient plane into three
-    /// register accumulators, one per kernel column. Inlined into multiversioned callers.
+    /// bias. Per input channel and run of 16 columns, one pass over the input rows: each
+    /// shifted input row is loaded once and multiplied by the three gradient rows it meets
+    /// (held in registers, zero beyond the plane), into nine register accumulators, one per
+    /// tap. Inlined into multiversioned callers.
     #[inline(always)]
     pub(crate) fn add(&mut self, padded: &[f32], grad_plane: &[f32], dims: Dims) {
-        let (w, pw, pp) = (dims.w, dims.w + 2, dims.padded_plane());
+        let (h, w, pw, pp) = (dims.h, dims.w, dims.w + 2, dims.padded_plane());
+        let full = w - w % LANES;
         for (i, plane) in padded.chunks_exact(pp).enumerate() {
-            for kh in 0..3 {
-                let base = i * 9 + kh * 3;
-                let mut acc = ColumnSums {
-                    even: [0, 1, 2].map(|k| self.lanes[base + k]),
-                    odd: [[0.0; LANES]; 3],
-                    tails: [0, 1, 2].map(|k| self.tails[base + k]),
-                };
-                for (y, grad_row) in grad_plane.chunks_exact(w).enumerate() {
-                    let row = &plane[(y + kh) * pw..][..pw];
-                    acc.add_row(grad_row, [&row[..w], &row[1..=w], &row[2..w + 2]]);
+            let taps = i * 9..i * 9 + 9;
+            let mut acc: [[f32; LANES]; 9] = std::array::from_fn(|k| self.lanes[i * 9 + k]);
+            for x0 in (0..full).step_by(LANES) {
+                // `grads[kh]`: gradient row `r − kh`, which input row `r` meets through
+                // kernel row `kh`.
+                let mut grads = [[0.0f32; LANES]; 3];
+                for (r, grad_row) in grad_plane.chunks_exact(w).enumerate() {
+                    grads = [lanes_at(grad_row, x0), grads[0], grads[1]];
+                    add_input_row(&mut acc, &grads, window(plane, r * pw + x0));
                 }
-                for k in 0..3 {
-                    let merged: [f32; LANES] =
-                        std::array::from_fn(|l| acc.even[k][l] + acc.odd[k][l]);
-                    self.lanes[base + k] = merged;
-                    self.tails[base + k] = acc.tails[k];
+                for r in h..h + 2 {
+                    grads = [[0.0; LANES], grads[0], grads[1]];
+                    add_input_row(&mut acc, &grads, window(plane, r * pw + x0));
+                }
+            }
+            self.lanes[taps.clone()].copy_from_slice(&acc);
+            if full < w {
+                for (k, tail) in self.tails[taps].iter_mut().enumerate() {
+                    let (kh, kw) = (k / 3, k % 3);
+                    for (y, grad_row) in grad_plane.chunks_exact(w).enumerate() {
+                        let row = &plane[(y + kh) * pw + kw..];
+                        for x in full..w {
+                            *tail = grad_row[x].mul_add(row[x], *tail);
+                        }
+                    }
                 }
             }
         }
         for grad_row in grad_plane.chunks_exact(w) {
-            let mut chunks = grad_row.chunks_exact(LANES);
-            for g in &mut chunks {
-                for (sum, g) in self.bias_lanes.iter_mut().zip(g) {
-                    *sum += g;
+            for x0 in (0..full).step_by(LANES) {
+                let grad = lanes_at(grad_row, x0);
+                for l in 0..LANES {
+                    self.bias_lanes[l] += grad[l];
                 }
             }
-            self.bias_tail += chunks.remainder().iter().sum::<f32>();
+            self.bias_tail += grad_row[full..].iter().sum::<f32>();
         }
     }
 
@@ -333,58 +373,6 @@ impl TapSums {
     pub(crate) fn fold_into(&self, out: &mut [f64]) {
         for ((out, lanes), &tail) in out.iter_mut().zip(&self.lanes).zip(&self.tails) {
             *out += lanes.iter().map(|&v| f64::from(v)).sum::<f64>() + f64::from(tail);
-        }
-    }
-}
-
-/// The three kernel columns' sums of one (input channel, kernel row) pass: 16 lanes for the
-/// even runs of 16 of a row, 16 for the odd ones (two independent add chains hide the adds'
-/// latency), and scalars for the rest of a row.
-struct ColumnSums {
-    even: [[f32; LANES]; 3],
-    odd: [[f32; LANES]; 3],
-    tails: [f32; 3],
-}
-
-impl ColumnSums {
-    /// Adds `Σ_x grad[x] · shifted[k][x]` for the three shifted input rows, as fused
-    /// multiply-adds (one instruction each in the kernels compiled for FMA).
-    #[inline(always)]
-    fn add_row(&mut self, grad: &[f32], shifted: [&[f32]; 3]) {
-        let pairs = grad.len() / (2 * LANES) * 2 * LANES;
-        let [s0, s1, s2] = shifted;
-        let (g_pairs, g_rest) = grad.split_at(pairs);
-        for (((g, x0), x1), x2) in g_pairs
-            .chunks_exact(2 * LANES)
-            .zip(s0[..pairs].chunks_exact(2 * LANES))
-            .zip(s1[..pairs].chunks_exact(2 * LANES))
-            .zip(s2[..pairs].chunks_exact(2 * LANES))
-        {
-            for l in 0..LANES {
-                self.even[0][l] = g[l].mul_add(x0[l], self.even[0][l]);
-                self.even[1][l] = g[l].mul_add(x1[l], self.even[1][l]);
-                self.even[2][l] = g[l].mul_add(x2[l], self.even[2][l]);
-                self.odd[0][l] = g[LANES + l].mul_add(x0[LANES + l], self.odd[0][l]);
-                self.odd[1][l] = g[LANES + l].mul_add(x1[LANES + l], self.odd[1][l]);
-                self.odd[2][l] = g[LANES + l].mul_add(x2[LANES + l], self.odd[2][l]);
-            }
-        }
-        let mut g_chunks = g_rest.chunks_exact(LANES);
-        let mut r0 = s0[pairs..].chunks_exact(LANES);
-        let mut r1 = s1[pairs..].chunks_exact(LANES);
-        let mut r2 = s2[pairs..].chunks_exact(LANES);
-        for (((g, x0), x1), x2) in (&mut g_chunks).zip(&mut r0).zip(&mut r1).zip(&mut r2) {
-            for l in 0..LANES {
-                self.even[0][l] = g[l].mul_add(x0[l], self.even[0][l]);
-                self.even[1][l] = g[l].mul_add(x1[l], self.even[1][l]);
-                self.even[2][l] = g[l].mul_add(x2[l], self.even[2][l]);
-            }
-        }
-        let rest = g_chunks.remainder().iter().zip(r0.remainder());
-        for ((g, x0), (x1, x2)) in rest.zip(r1.remainder().iter().zip(r2.remainder())) {
-            self.tails[0] = g.mul_add(*x0, self.tails[0]);
-            self.tails[1] = g.mul_add(*x1, self.tails[1]);
-            self.tails[2] = g.mul_add(*x2, self.tails[2]);
         }
     }
 }
