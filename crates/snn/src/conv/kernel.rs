@@ -356,8 +356,8 @@ impl TapSums {
         for grad_row in grad_plane.chunks_exact(w) {
             for x0 in (0..full).step_by(LANES) {
                 let grad = lanes_at(grad_row, x0);
-                for l in 0..LANES {
-                    self.bias_lanes[l] += grad[l];
+                for (sum, g) in self.bias_lanes.iter_mut().zip(grad) {
+                    *sum += g;
                 }
             }
             self.bias_tail += grad_row[full..].iter().sum::<f32>();
