@@ -6,7 +6,8 @@
 //! column `g·h·w + y·w + x` holds the zero-padded input `x[g, i, y+kh−1, x+kw−1]`), so that
 //! - the output is `W [co, ci·9] · col` (then the bias),
 //! - the weight gradient `Σ_blocks dY [co, G·h·w] · colᵀ`, summed over blocks in `f64` in
-//!   block order (the result does not depend on the thread count), and
+//!   block order, [`BLOCKS_PER_SUM`] blocks per task (the result does not depend on the
+//!   thread count), and
 //! - the input gradient folds `Wᵀ · dY` back onto the input (col2im).
 //!
 //! `G` makes each product `G·h·w ≈` [`BLOCK_COLUMNS`] wide: small feature maps still get
@@ -162,31 +163,42 @@ pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], dims: Dims, out: &mut [f
         );
 }
 
+/// Blocks whose weight-gradient products one task adds up, in block order, into one `f64`
+/// sum (the tasks' sums are then added in task order): a 512-channel layer's sums are 19 MB,
+/// so one per block (8 blocks and more) would hold over 150 MB at once. A rule of the shape
+/// alone, so the result does not depend on the thread count.
+const BLOCKS_PER_SUM: usize = 4;
+
 /// `∂L/∂weight` and `∂L/∂bias`, as [`super::kernel::backward_weight`].
 pub fn backward_weight(x: &[f32], grad: &[f32], dims: Dims) -> (Vec<f32>, Vec<f32>) {
     let (frames, plane) = (block_frames(dims), dims.plane());
     let taps = dims.co * dims.ci * 9;
+    let (block_grad, block_x) = (frames * dims.co * plane, frames * dims.ci * plane);
     let partials: Vec<Vec<f64>> = grad
-        .par_chunks(frames * dims.co * plane)
-        .zip(x.par_chunks(frames * dims.ci * plane))
+        .par_chunks(BLOCKS_PER_SUM * block_grad)
+        .zip(x.par_chunks(BLOCKS_PER_SUM * block_x))
         .map_init(
-            || Scratch::new(dims, frames, dims.co),
-            |scratch, (grad, x)| {
-                let columns = scratch.unfold(x, dims);
-                scratch.gather(grad, dims);
-                let col = &scratch.col[..dims.ci * 9 * columns];
-                let rows = &scratch.product[..dims.co * columns];
-                let mut block = vec![0.0f32; taps];
-                matmul(
-                    Matrix::row_major(rows, dims.co, columns),
-                    Matrix::row_major(col, dims.ci * 9, columns).t(),
-                    &mut block,
-                );
-                let mut sums: Vec<f64> = block.iter().map(|&v| f64::from(v)).collect();
-                sums.extend(
-                    rows.chunks_exact(columns)
-                        .map(|row| row.iter().map(|&v| f64::from(v)).sum::<f64>()),
-                );
+            || (Scratch::new(dims, frames, dims.co), vec![0.0f32; taps]),
+            |(scratch, product), (grad, x)| {
+                let mut sums = vec![0.0f64; taps + dims.co];
+                for (grad, x) in grad.chunks(block_grad).zip(x.chunks(block_x)) {
+                    let columns = scratch.unfold(x, dims);
+                    scratch.gather(grad, dims);
+                    let col = &scratch.col[..dims.ci * 9 * columns];
+                    let rows = &scratch.product[..dims.co * columns];
+                    matmul(
+                        Matrix::row_major(rows, dims.co, columns),
+                        Matrix::row_major(col, dims.ci * 9, columns).t(),
+                        product,
+                    );
+                    let (weight_sums, bias_sums) = sums.split_at_mut(taps);
+                    for (sum, &v) in weight_sums.iter_mut().zip(product.iter()) {
+                        *sum += f64::from(v);
+                    }
+                    for (sum, row) in bias_sums.iter_mut().zip(rows.chunks_exact(columns)) {
+                        *sum += row.iter().map(|&v| f64::from(v)).sum::<f64>();
+                    }
+                }
                 sums
             },
         )
