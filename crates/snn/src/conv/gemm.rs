@@ -179,7 +179,7 @@ pub fn backward_weight(x: &[f32], grad: &[f32], dims: Dims) -> (Vec<f32>, Vec<f3
         .zip(x.par_chunks(BLOCKS_PER_SUM * block_x))
         .map_init(
             || (Scratch::new(dims, frames, dims.co), vec![0.0f32; taps]),
-            |(scratch, product), (grad, x)| {
+            |(scratch, weight_block), (grad, x)| {
                 let mut sums = vec![0.0f64; taps + dims.co];
                 for (grad, x) in grad.chunks(block_grad).zip(x.chunks(block_x)) {
                     let columns = scratch.unfold(x, dims);
@@ -189,10 +189,10 @@ pub fn backward_weight(x: &[f32], grad: &[f32], dims: Dims) -> (Vec<f32>, Vec<f3
                     matmul(
                         Matrix::row_major(rows, dims.co, columns),
                         Matrix::row_major(col, dims.ci * 9, columns).t(),
-                        product,
+                        weight_block,
                     );
                     let (weight_sums, bias_sums) = sums.split_at_mut(taps);
-                    for (sum, &v) in weight_sums.iter_mut().zip(product.iter()) {
+                    for (sum, &v) in weight_sums.iter_mut().zip(weight_block.iter()) {
                         *sum += f64::from(v);
                     }
                     for (sum, row) in bias_sums.iter_mut().zip(rows.chunks_exact(columns)) {
