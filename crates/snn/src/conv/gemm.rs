@@ -7,7 +7,9 @@
 //! - the output is `W [co, ci·9] · col` (then the bias),
 //! - the weight gradient `Σ_blocks dY [co, G·h·w] · colᵀ`, summed over blocks in `f64` in
 //!   block order, [`BLOCKS_PER_SUM`] blocks per task (the result does not depend on the
-//!   thread count), and
+//!   thread count); there `colᵀ` is unfolded position-major ([`im2row`]), so that the gemm
+//!   kernels read both operands along their long sides instead of gathering element by
+//!   element (which took as long as the product itself), and
 //! - the input gradient folds `Wᵀ · dY` back onto the input (col2im).
 //!
 //! `G` makes each product `G·h·w ≈` [`BLOCK_COLUMNS`] wide: small feature maps still get
@@ -35,8 +37,11 @@ fn block_frames(dims: Dims) -> usize {
 
 /// Per-thread buffers of one block.
 struct Scratch {
+    /// One frame, zero-padded (channel-major or channel-last).
     padded: Vec<f32>,
+    /// The block's unfolding (`[ci·9, G·h·w]`, or its position-major transpose).
     col: Vec<f32>,
+    /// The block's output or gathered output gradient, `[co, G·h·w]`.
     product: Vec<f32>,
 }
 
@@ -55,6 +60,19 @@ impl Scratch {
     fn unfold(&mut self, x: &[f32], dims: Dims) -> usize {
         let columns = x.len() / dims.ci;
         im2col(
+            x,
+            dims,
+            &mut self.padded,
+            &mut self.col[..dims.ci * 9 * columns],
+        );
+        columns
+    }
+
+    /// Unfolds the frames `x` position-major ([`im2row`]) into the first `columns · 9·ci`
+    /// values of `col`; returns `columns`.
+    fn unfold_positions(&mut self, x: &[f32], dims: Dims) -> usize {
+        let columns = x.len() / dims.ci;
+        im2row(
             x,
             dims,
             &mut self.padded,
@@ -90,6 +108,52 @@ fn im2col(x: &[f32], dims: Dims, padded: &mut [f32], col: &mut [f32]) {
         }
     }
 }
+
+/// Unfolds the frames `x` (`[g, ci, h, w]`) position-major into `rows` (`[g·h·w, 9·ci]`: row
+/// `g·h·w + y·w + x`, column `(kh·3 + kw)·ci + i` holds the zero-padded input
+/// `x[g, i, y+kh−1, x+kw−1]`), the layout in which the gemm kernels read a product's operand
+/// along its long side without gathering (the weight gradient sums over positions).
+///
+/// Each frame is first copied channel-last into `padded` (`[(h+2)·(w+2), ci]`, borders
+/// zero): a row's three taps of one kernel row are then `3·ci` consecutive values.
+fn im2row(x: &[f32], dims: Dims, padded: &mut [f32], rows: &mut [f32]) {
+    let (ci, w, pw, plane) = (dims.ci, dims.w, dims.w + 2, dims.plane());
+    let padded = &mut padded[..dims.padded_plane() * ci];
+    for (frame, rows) in x
+        .chunks_exact(ci * plane)
+        .zip(rows.chunks_exact_mut(plane * 9 * ci))
+    {
+        for y in 0..dims.h {
+            let line = &mut padded[((y + 1) * pw + 1) * ci..][..w * ci];
+            channel_last(frame, plane, y * w, line);
+        }
+        for (p, row) in rows.chunks_exact_mut(9 * ci).enumerate() {
+            let (y, x) = (p / w, p % w);
+            for (kh, taps) in row.chunks_exact_mut(3 * ci).enumerate() {
+                taps.copy_from_slice(&padded[((y + kh) * pw + x) * ci..][..3 * ci]);
+            }
+        }
+    }
+}
+
+/// Copies the positions from `start` of the planes in `planes` (`[channels, plane]`)
+/// channel-last into `out` (`[positions, channels]`), a block of [`CHANNEL_BLOCK`] channels
+/// at a time: each position's block is written whole (stores in order), from as many read
+/// streams.
+fn channel_last(planes: &[f32], plane: usize, start: usize, out: &mut [f32]) {
+    let channels = planes.len() / plane;
+    for first in (0..channels).step_by(CHANNEL_BLOCK) {
+        let block = first..(first + CHANNEL_BLOCK).min(channels);
+        for (x, position) in out.chunks_exact_mut(channels).enumerate() {
+            for (value, i) in position[block.clone()].iter_mut().zip(block.clone()) {
+                *value = planes[i * plane + start + x];
+            }
+        }
+    }
+}
+
+/// Channels per pass of [`channel_last`].
+const CHANNEL_BLOCK: usize = 16;
 
 /// Folds `col` (`[ci·9, g·h·w]`) back onto the zeroed frames `dx` (`[g, ci, h, w]`): each
 /// input position gets the sum of the columns it fed, in tap order. Column `(oy, ox)` of tap
@@ -169,7 +233,9 @@ pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], dims: Dims, out: &mut [f
 /// alone, so the result does not depend on the thread count.
 const BLOCKS_PER_SUM: usize = 4;
 
-/// `∂L/∂weight` and `∂L/∂bias`, as [`super::kernel::backward_weight`].
+/// `∂L/∂weight` and `∂L/∂bias`, as [`super::kernel::backward_weight`]: per block,
+/// `dY [co, G·h·w]` times the position-major unfolding ([`im2row`]), whose columns run over
+/// (tap, input channel); the sums are turned into `[co, ci, 3, 3]` once at the end.
 pub fn backward_weight(x: &[f32], grad: &[f32], dims: Dims) -> (Vec<f32>, Vec<f32>) {
     let (frames, plane) = (block_frames(dims), dims.plane());
     let taps = dims.co * dims.ci * 9;
@@ -180,15 +246,16 @@ pub fn backward_weight(x: &[f32], grad: &[f32], dims: Dims) -> (Vec<f32>, Vec<f3
         .map_init(
             || (Scratch::new(dims, frames, dims.co), vec![0.0f32; taps]),
             |(scratch, weight_block), (grad, x)| {
+                // `[co, 9, ci]` taps, then the bias.
                 let mut sums = vec![0.0f64; taps + dims.co];
                 for (grad, x) in grad.chunks(block_grad).zip(x.chunks(block_x)) {
-                    let columns = scratch.unfold(x, dims);
+                    let columns = scratch.unfold_positions(x, dims);
                     scratch.gather(grad, dims);
-                    let col = &scratch.col[..dims.ci * 9 * columns];
+                    let unfolded = &scratch.col[..columns * dims.ci * 9];
                     let rows = &scratch.product[..dims.co * columns];
                     matmul(
                         Matrix::row_major(rows, dims.co, columns),
-                        Matrix::row_major(col, dims.ci * 9, columns).t(),
+                        Matrix::row_major(unfolded, columns, dims.ci * 9),
                         weight_block,
                     );
                     let (weight_sums, bias_sums) = sums.split_at_mut(taps);
@@ -203,7 +270,19 @@ pub fn backward_weight(x: &[f32], grad: &[f32], dims: Dims) -> (Vec<f32>, Vec<f3
             },
         )
         .collect();
-    weight_and_bias(&partials, taps)
+    let (tap_major, bias) = weight_and_bias(&partials, taps);
+    let mut weight = vec![0.0f32; taps];
+    for (out, sums) in weight
+        .chunks_exact_mut(dims.ci * 9)
+        .zip(tap_major.chunks_exact(dims.ci * 9))
+    {
+        for (k, taps) in sums.chunks_exact(dims.ci).enumerate() {
+            for (i, &v) in taps.iter().enumerate() {
+                out[i * 9 + k] = v;
+            }
+        }
+    }
+    (weight, bias)
 }
 
 /// `∂L/∂x`, as [`super::kernel::backward_input`].
