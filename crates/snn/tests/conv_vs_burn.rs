@@ -1,14 +1,14 @@
 //! The fused 3×3 convolution against burn's `conv2d`: forward and the gradients of input,
 //! weight and bias, on random shapes — through its direct kernels (up to
 //! `DIRECT_MAX_INPUT_CHANNELS` input channels), its im2col + gemm kernels (beyond) and its
-//! spike-driven kernels (beyond, for inputs of sparse spikes).
+//! sparse kernels (beyond, for inputs that are mostly zeros: spikes, pooled spikes).
 
 mod common;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use common::{assert_close, uniform, values};
 use proptest::prelude::*;
-use snn::conv::{ConvImplementation, MAX_SPIKE_RATE, conv3x3_with, is_sparse_spikes};
+use snn::conv::{ConvImplementation, MAX_ACTIVE_RATE, conv3x3_with, is_sparse};
 
 /// The input of a test convolution.
 #[derive(Debug, Clone, Copy)]
@@ -17,6 +17,8 @@ enum Input {
     Uniform,
     /// Spikes (0 or 1) at this rate.
     Spikes(f32),
+    /// 2×2 average-pooled spikes: non-zero at this rate, each then ¼, ½, ¾ or 1.
+    Pooled(f32),
 }
 
 /// Forward and all gradients of one implementation for `loss = Σ out · upstream`.
@@ -36,8 +38,13 @@ fn run(
         )
     };
     let mut x = tensor(seed, [n, ci, h, w], 0.0, 1.0);
-    if let Input::Spikes(rate) = input {
-        x = x.lower_elem(rate).float();
+    match input {
+        Input::Uniform => {}
+        Input::Spikes(rate) => x = x.lower_elem(rate).float(),
+        Input::Pooled(rate) => {
+            let quarters = (tensor(seed + 4, [n, ci, h, w], 0.0, 4.0).floor() + 1.0) / 4.0;
+            x = x.lower_elem(rate).float() * quarters;
+        }
     }
     if track_input {
         x = x.require_grad();
@@ -131,17 +138,32 @@ fn spike_inputs_match_burn() {
 }
 
 #[test]
-fn spikes_are_told_from_other_inputs() {
+fn pooled_spike_inputs_match_burn() {
+    // Sparse values other than 1 (the sparse kernels' fused multiply-adds), at the VGGSNN's
+    // pooled layers' rates; dense ones (gemm).
+    for (shape, rate) in [
+        ([3, 64, 128, 12, 12], 0.1),
+        ([2, 20, 64, 150, 64], 0.2),
+        ([3, 64, 32, 16, 16], 0.6),
+    ] {
+        check_input(shape, 6, true, Input::Pooled(rate));
+    }
+}
+
+#[test]
+fn sparse_inputs_are_told_from_dense_ones() {
     let device = Device::flex();
     let x: Tensor<4> = Tensor::from_data(
         TensorData::new(uniform(9, 4096, 0.0, 1.0), [1, 16, 16, 16]),
         &device,
     );
     let sparse = values(x.clone().lower_elem(0.1).float());
-    let dense = values(x.clone().lower_elem(MAX_SPIKE_RATE as f32 + 0.05).float());
-    assert!(is_sparse_spikes(&sparse));
-    assert!(!is_sparse_spikes(&dense), "firing above the limit");
-    assert!(!is_sparse_spikes(&values(x)), "not spikes");
+    let dense = values(x.clone().lower_elem(MAX_ACTIVE_RATE as f32 + 0.05).float());
+    let pooled = values(x.clone().lower_elem(0.1).float() * x.clone());
+    assert!(is_sparse(&sparse));
+    assert!(is_sparse(&pooled), "sparse values other than 1");
+    assert!(!is_sparse(&dense), "active above the limit");
+    assert!(!is_sparse(&values(x)), "no zeros");
 }
 
 #[test]
@@ -154,7 +176,11 @@ fn random_shapes_match_burn() {
         1usize..20,
         1usize..40,
         any::<bool>(),
-        prop_oneof![Just(Input::Uniform), (0.0f32..0.3).prop_map(Input::Spikes)],
+        prop_oneof![
+            Just(Input::Uniform),
+            (0.0f32..0.3).prop_map(Input::Spikes),
+            (0.0f32..0.3).prop_map(Input::Pooled),
+        ],
     );
     runner
         .run(&shapes, |(n, ci, co, h, w, track_input, input)| {
@@ -175,6 +201,7 @@ fn results_do_not_depend_on_the_thread_count() {
         ([37, 3, 5, 9, 11], Input::Uniform),
         ([37, 20, 5, 9, 11], Input::Uniform),
         ([37, 20, 5, 9, 11], Input::Spikes(0.1)),
+        ([37, 20, 5, 9, 11], Input::Pooled(0.1)),
     ] {
         let on = |threads: usize| {
             common::on_threads(threads, || {

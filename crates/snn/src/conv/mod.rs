@@ -7,22 +7,23 @@
 //! gradients): up to [`DIRECT_MAX_INPUT_CHANNELS`] input channels a direct convolution summed
 //! in registers ([`kernel`]); beyond, im2col + gemm over fixed blocks of frames, one
 //! single-threaded product per block ([`gemm`]), which avoids burn's conv-transpose and
-//! weight-gradient convolutions — except for inputs of sparse spikes (all 0 or 1, firing at
-//! most [`MAX_SPIKE_RATE`]), the inputs of every spiking layer after the first, whose
-//! forward and weight-gradient passes add weight rows for the active inputs only ([`spikes`]).
+//! weight-gradient convolutions — except for sparse inputs (at most [`MAX_ACTIVE_RATE`] of
+//! them non-zero: the spikes, or average-pooled spikes, fed to the layers after the first),
+//! whose forward and weight-gradient passes add weight rows for the non-zero inputs only
+//! ([`sparse`]).
 //! Other backends and dtypes run burn's `conv2d`.
 
 mod gemm;
 pub(crate) mod kernel;
 mod op;
-mod spikes;
+mod sparse;
 
 use burn::tensor::Tensor;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 
 pub use op::ConvOps;
-pub use spikes::{MAX_SPIKE_RATE, is_sparse_spikes};
+pub use sparse::{MAX_ACTIVE_RATE, is_sparse};
 
 /// The most input channels for which the fused op runs its direct kernels (im2col + gemm
 /// beyond).

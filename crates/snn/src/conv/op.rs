@@ -7,7 +7,7 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension, tensor
 use burn::tensor::{Shape, Tensor};
 
 use super::kernel::{self, Dims};
-use super::{DIRECT_MAX_INPUT_CHANNELS, gemm, spikes};
+use super::{DIRECT_MAX_INPUT_CHANNELS, gemm, sparse};
 use crate::flex::{contiguous, dims, f32_slice, flex_tensor};
 use crate::fused::{self, FusedOp};
 
@@ -57,17 +57,17 @@ enum Path {
     Direct,
     /// im2col + gemm.
     Gemm,
-    /// Spike-driven forward and weight gradient ([`spikes`]) for inputs of sparse spikes,
-    /// gemm for the input gradient.
-    Spikes,
+    /// Forward and weight gradient over the non-zero inputs only ([`sparse`]) for sparse
+    /// inputs, gemm for the input gradient.
+    Sparse,
 }
 
 impl Path {
     fn of(x: &[f32], d: Dims) -> Self {
         if d.ci <= DIRECT_MAX_INPUT_CHANNELS {
             Self::Direct
-        } else if spikes::is_sparse_spikes(x) {
-            Self::Spikes
+        } else if sparse::is_sparse(x) {
+            Self::Sparse
         } else {
             Self::Gemm
         }
@@ -85,9 +85,9 @@ impl Path {
                 backward_weight: gemm::backward_weight,
                 backward_input: gemm::backward_input,
             },
-            Self::Spikes => Kernels {
-                forward: spikes::forward,
-                backward_weight: spikes::backward_weight,
+            Self::Sparse => Kernels {
+                forward: sparse::forward,
+                backward_weight: sparse::backward_weight,
                 backward_input: gemm::backward_input,
             },
         }

@@ -1,22 +1,25 @@
-//! The 3×3 convolution of spikes (inputs that are all 0 or 1) as sums of weight rows: each
-//! active input position adds its channel's nine weight rows (`[co]`, channel-last) to the
-//! output positions it feeds, and in the weight gradient the output-gradient rows of those
-//! positions to its channel's nine taps. No multiplications and no work for silent inputs:
-//! for a layer fed by spikes at a rate ρ the forward and weight-gradient passes do about ρ of
-//! the dense work. The input gradient (a dense output gradient) stays with the gemm kernels.
+//! The 3×3 convolution of sparse inputs (spikes, or average-pooled spikes: mostly zeros) as
+//! sums of weight rows: each non-zero input adds its value times its channel's nine weight
+//! rows (`[co]`, channel-last) to the output positions it feeds, and in the weight gradient
+//! its value times the output-gradient rows of those positions to its channel's nine taps.
+//! No work for silent inputs: for inputs of which a fraction ρ is non-zero, the forward and
+//! weight-gradient passes do about ρ of the dense work. The input gradient (a dense output
+//! gradient) stays with the gemm kernels.
 //!
-//! Every output sums its terms in ascending (input channel, tap) order, the order of the
-//! definition; the weight gradient sums each frame in `f32` and the frames in `f64`, in fixed
-//! blocks of frames, so results do not depend on the thread count.
+//! Each term is one fused multiply-add (for a spike, `1·w + acc`, exactly the sum
+//! `acc + w`). Every output sums its terms in ascending (input channel, tap) order, the
+//! order of the definition; the weight gradient sums runs of up to [`TERMS_PER_F32_SUM`]
+//! active inputs of a frame in `f32` and those in `f64`, in fixed blocks of frames, so
+//! results do not depend on the thread count.
 
 use multiversion::multiversion;
 use rayon::prelude::*;
 
 use super::kernel::{Dims, weight_and_bias};
 
-/// The highest firing rate at which the spike kernels run; above it the gemm kernels, at
-/// several times the arithmetic rate, are faster.
-pub const MAX_SPIKE_RATE: f64 = 0.25;
+/// The largest fraction of non-zero inputs at which the sparse kernels run; above it the
+/// gemm kernels, at several times the arithmetic rate, are faster.
+pub const MAX_ACTIVE_RATE: f64 = 0.25;
 
 /// Frames per task of the weight gradient (fixed: the sum order does not depend on threads).
 const FRAMES_PER_BLOCK: usize = 8;
@@ -25,19 +28,10 @@ const FRAMES_PER_BLOCK: usize = 8;
 /// that large feature maps are accumulated a band of rows at a time, in cache.
 const BAND_VALUES: usize = 1 << 18;
 
-/// Whether `x` holds only 0s and 1s, at most [`MAX_SPIKE_RATE`] of them 1.
-pub fn is_sparse_spikes(x: &[f32]) -> bool {
-    let mut ones = 0usize;
-    for chunk in x.chunks(256) {
-        let other = chunk
-            .iter()
-            .fold(false, |other, &v| other | (v != 0.0 && v != 1.0));
-        if other {
-            return false;
-        }
-        ones += chunk.iter().filter(|&&v| v == 1.0).count();
-    }
-    ones as f64 <= MAX_SPIKE_RATE * x.len() as f64
+/// Whether at most [`MAX_ACTIVE_RATE`] of the values of `x` are non-zero.
+pub fn is_sparse(x: &[f32]) -> bool {
+    let active = x.iter().filter(|&&v| v != 0.0).count();
+    active as f64 <= MAX_ACTIVE_RATE * x.len() as f64
 }
 
 /// The row-major `rows × cols` matrix `values` transposed (`cols × rows`), one task per
@@ -70,7 +64,7 @@ fn fed(
     })
 }
 
-/// `out = conv(x, weight) + bias` for spikes `x`, as [`super::kernel::forward`].
+/// `out = conv(x, weight) + bias` for sparse `x`, as [`super::kernel::forward`].
 pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], dims: Dims, out: &mut [f32]) {
     let taps = transposed(weight, dims.co, dims.ci * 9);
     let band = (BAND_VALUES / (dims.w * dims.co)).clamp(1, dims.h);
@@ -106,14 +100,14 @@ fn forward_band(
     let inputs = rows.start.saturating_sub(1)..(rows.end + 1).min(dims.h);
     for (channel, taps) in x.chunks_exact(plane).zip(taps.chunks_exact(9 * co)) {
         for y in inputs.clone() {
-            for (xi, _) in channel[y * w..][..w]
+            for (xi, &value) in channel[y * w..][..w]
                 .iter()
                 .enumerate()
                 .filter(|(_, v)| **v != 0.0)
             {
                 for (k, oy, ox) in fed(y, xi, rows.clone(), w) {
                     let target = &mut acc[((oy - rows.start) * w + ox) * co..][..co];
-                    add(target, &taps[k * co..][..co]);
+                    add_scaled(target, value, &taps[k * co..][..co]);
                 }
             }
         }
@@ -126,21 +120,26 @@ fn forward_band(
     }
 }
 
-/// `target += values`; inlined into multiversioned callers.
+/// `target += scale · values`, one fused multiply-add each; inlined into multiversioned
+/// callers.
 #[inline(always)]
-fn add(target: &mut [f32], values: &[f32]) {
-    target.iter_mut().zip(values).for_each(|(t, v)| *t += v);
+fn add_scaled(target: &mut [f32], scale: f32, values: &[f32]) {
+    target
+        .iter_mut()
+        .zip(values)
+        .for_each(|(t, &v)| *t = scale.mul_add(v, *t));
 }
 
 /// Per-task buffers of the weight gradient.
 struct Scratch {
     /// One frame's output gradient, channel-last `[h·w, co]`.
     grad: Vec<f32>,
-    /// One input channel's nine taps `[9, co]` over one frame.
+    /// One input channel's nine taps `[9, co]` over up to [`TERMS_PER_F32_SUM`] active
+    /// inputs of one frame (zero between uses).
     channel: Vec<f32>,
 }
 
-/// `∂L/∂weight` and `∂L/∂bias` for spikes `x`, as [`super::kernel::backward_weight`].
+/// `∂L/∂weight` and `∂L/∂bias` for sparse `x`, as [`super::kernel::backward_weight`].
 pub fn backward_weight(x: &[f32], grad: &[f32], dims: Dims) -> (Vec<f32>, Vec<f32>) {
     let (plane, taps) = (dims.plane(), dims.co * dims.ci * 9);
     let partials: Vec<Vec<f64>> = grad
@@ -180,37 +179,48 @@ fn weight_frame(x: &[f32], grad: &[f32], dims: Dims, scratch: &mut Scratch, sums
             scratch.grad[q * co + o] = value;
         }
     }
+    let flush = |sums: &mut [f64], channel: &mut [f32]| {
+        for (s, v) in sums.iter_mut().zip(channel.iter_mut()) {
+            *s += f64::from(*v);
+            *v = 0.0;
+        }
+    };
     for (channel, sums) in x.chunks_exact(plane).zip(taps.chunks_exact_mut(9 * co)) {
-        scratch.channel.fill(0.0);
-        let mut active = false;
-        for (p, _) in channel.iter().enumerate().filter(|(_, v)| **v != 0.0) {
-            active = true;
+        let mut pending = 0;
+        for (p, &value) in channel.iter().enumerate().filter(|(_, v)| **v != 0.0) {
             for (k, oy, ox) in fed(p / w, p % w, 0..dims.h, w) {
                 let rows = &scratch.grad[(oy * w + ox) * co..][..co];
-                add(&mut scratch.channel[k * co..][..co], rows);
+                add_scaled(&mut scratch.channel[k * co..][..co], value, rows);
+            }
+            pending += 1;
+            if pending == TERMS_PER_F32_SUM {
+                flush(sums, &mut scratch.channel);
+                pending = 0;
             }
         }
-        if active {
-            sums.iter_mut()
-                .zip(&scratch.channel)
-                .for_each(|(s, &v)| *s += f64::from(v));
+        if pending > 0 {
+            flush(sums, &mut scratch.channel);
         }
     }
 }
+
+/// Active inputs whose terms a weight-gradient tap sums in `f32` before adding them to its
+/// `f64` sum: large, dense-ish maps would otherwise add thousands of terms in `f32`.
+const TERMS_PER_F32_SUM: usize = 256;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn spikes_are_recognised_by_value_and_rate() {
-        assert!(is_sparse_spikes(&[0.0, 1.0, 0.0, 0.0, -0.0, 0.0, 0.0, 0.0]));
-        assert!(!is_sparse_spikes(&[0.0, 1.0, 1.0, 0.0]), "rate 0.5");
-        assert!(!is_sparse_spikes(&[0.0, 0.5, 0.0, 0.0]), "not binary");
-        assert!(!is_sparse_spikes(&[0.0, 0.0, 0.0, f32::NAN]), "NaN");
-        let mut long = vec![0.0f32; 1000];
-        long[999] = 2.0;
-        assert!(!is_sparse_spikes(&long), "a non-spike past the first chunk");
+    fn sparse_inputs_are_recognised_by_their_non_zero_values() {
+        assert!(is_sparse(&[0.0, 1.0, 0.0, 0.0, -0.0, 0.0, 0.0, 0.0]));
+        assert!(is_sparse(&[0.0, 0.25, 0.0, 0.0]), "pooled spikes");
+        assert!(!is_sparse(&[0.0, 1.0, 0.5, 0.0]), "half of them active");
+        assert!(
+            !is_sparse(&[0.0, f32::NAN, f32::NAN, 0.0]),
+            "NaN is not zero"
+        );
     }
 
     #[test]
