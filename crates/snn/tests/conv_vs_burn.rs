@@ -123,30 +123,21 @@ fn deep_layer_shapes_match_burn() {
 }
 
 #[test]
-fn spike_inputs_match_burn() {
-    // Sparse spikes (the spike-driven kernels), at the deep SNN's layer shapes and at a
-    // tall map that the forward pass accumulates in several bands of rows; dense spikes
-    // (above the rate limit: gemm).
-    for (shape, rate) in [
-        ([3, 64, 128, 16, 16], 0.15),
-        ([20, 128, 16, 8, 8], 0.02),
-        ([2, 20, 64, 150, 64], 0.2),
-        ([3, 64, 32, 16, 16], 0.6),
+fn sparse_inputs_match_burn() {
+    // Sparse spikes and pooled spikes (the sparse kernels; pooled ones through their fused
+    // multiply-adds), at the deep SNN's and the VGGSNN's layer shapes and at a tall map that
+    // the forward pass accumulates in several bands of rows; dense ones (above the limit:
+    // gemm).
+    for (shape, input) in [
+        ([3, 64, 128, 16, 16], Input::Spikes(0.15)),
+        ([20, 128, 16, 8, 8], Input::Spikes(0.02)),
+        ([2, 20, 64, 150, 64], Input::Spikes(0.2)),
+        ([3, 64, 32, 16, 16], Input::Spikes(0.6)),
+        ([3, 64, 128, 12, 12], Input::Pooled(0.1)),
+        ([2, 20, 64, 150, 64], Input::Pooled(0.2)),
+        ([3, 64, 32, 16, 16], Input::Pooled(0.6)),
     ] {
-        check_input(shape, 4, true, Input::Spikes(rate));
-    }
-}
-
-#[test]
-fn pooled_spike_inputs_match_burn() {
-    // Sparse values other than 1 (the sparse kernels' fused multiply-adds), at the VGGSNN's
-    // pooled layers' rates; dense ones (gemm).
-    for (shape, rate) in [
-        ([3, 64, 128, 12, 12], 0.1),
-        ([2, 20, 64, 150, 64], 0.2),
-        ([3, 64, 32, 16, 16], 0.6),
-    ] {
-        check_input(shape, 6, true, Input::Pooled(rate));
+        check_input(shape, 4, true, input);
     }
 }
 

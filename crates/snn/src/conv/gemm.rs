@@ -35,6 +35,9 @@ fn block_frames(dims: Dims) -> usize {
         .max(1)
 }
 
+/// `(x, dims, padded, col)`: unfolds the frames `x` into `col` through the padding buffer.
+type Unfolding = fn(&[f32], Dims, &mut [f32], &mut [f32]);
+
 /// Per-thread buffers of one block.
 struct Scratch {
     /// One frame, zero-padded (channel-major or channel-last).
@@ -55,24 +58,11 @@ impl Scratch {
         }
     }
 
-    /// Unfolds the frames `x` into the first `ci·9 · columns` values of `col`; returns
-    /// `columns` (frames × plane).
-    fn unfold(&mut self, x: &[f32], dims: Dims) -> usize {
+    /// Unfolds the frames `x` by `unfolding` ([`im2col`] or [`im2row`]) into the first
+    /// `ci·9 · columns` values of `col`; returns `columns` (frames × plane).
+    fn unfold(&mut self, x: &[f32], dims: Dims, unfolding: Unfolding) -> usize {
         let columns = x.len() / dims.ci;
-        im2col(
-            x,
-            dims,
-            &mut self.padded,
-            &mut self.col[..dims.ci * 9 * columns],
-        );
-        columns
-    }
-
-    /// Unfolds the frames `x` position-major ([`im2row`]) into the first `columns · 9·ci`
-    /// values of `col`; returns `columns`.
-    fn unfold_positions(&mut self, x: &[f32], dims: Dims) -> usize {
-        let columns = x.len() / dims.ci;
-        im2row(
+        unfolding(
             x,
             dims,
             &mut self.padded,
@@ -206,7 +196,7 @@ pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], dims: Dims, out: &mut [f
         .for_each_init(
             || Scratch::new(dims, frames, dims.co),
             |scratch, (out, x)| {
-                let columns = scratch.unfold(x, dims);
+                let columns = scratch.unfold(x, dims, im2col);
                 let col = &scratch.col[..dims.ci * 9 * columns];
                 let product = &mut scratch.product[..dims.co * columns];
                 matmul(
@@ -249,7 +239,7 @@ pub fn backward_weight(x: &[f32], grad: &[f32], dims: Dims) -> (Vec<f32>, Vec<f3
                 // `[co, 9, ci]` taps, then the bias.
                 let mut sums = vec![0.0f64; taps + dims.co];
                 for (grad, x) in grad.chunks(block_grad).zip(x.chunks(block_x)) {
-                    let columns = scratch.unfold_positions(x, dims);
+                    let columns = scratch.unfold(x, dims, im2row);
                     scratch.gather(grad, dims);
                     let unfolded = &scratch.col[..columns * dims.ci * 9];
                     let rows = &scratch.product[..dims.co * columns];
