@@ -18,6 +18,7 @@
 use rayon::prelude::*;
 
 use super::kernel::{Dims, pad, weight_and_bias};
+use super::layout::channel_last;
 use crate::matmul::{Matrix, matmul};
 
 /// The width of one block's products, in output positions (frames × plane).
@@ -125,25 +126,6 @@ fn im2row(x: &[f32], dims: Dims, padded: &mut [f32], rows: &mut [f32]) {
         }
     }
 }
-
-/// Copies the positions from `start` of the planes in `planes` (`[channels, plane]`)
-/// channel-last into `out` (`[positions, channels]`), a block of [`CHANNEL_BLOCK`] channels
-/// at a time: each position's block is written whole (stores in order), from as many read
-/// streams.
-fn channel_last(planes: &[f32], plane: usize, start: usize, out: &mut [f32]) {
-    let channels = planes.len() / plane;
-    for first in (0..channels).step_by(CHANNEL_BLOCK) {
-        let block = first..(first + CHANNEL_BLOCK).min(channels);
-        for (x, position) in out.chunks_exact_mut(channels).enumerate() {
-            for (value, i) in position[block.clone()].iter_mut().zip(block.clone()) {
-                *value = planes[i * plane + start + x];
-            }
-        }
-    }
-}
-
-/// Channels per pass of [`channel_last`].
-const CHANNEL_BLOCK: usize = 16;
 
 /// Folds `col` (`[ci·9, g·h·w]`) back onto the zeroed frames `dx` (`[g, ci, h, w]`): each
 /// input position gets the sum of the columns it fed, in tap order. Column `(oy, ox)` of tap

@@ -15,6 +15,7 @@
 
 mod gemm;
 pub(crate) mod kernel;
+mod layout;
 mod op;
 mod sparse;
 

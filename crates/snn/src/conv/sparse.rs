@@ -9,13 +9,14 @@
 //! Each term is one fused multiply-add (for a spike, `1·w + acc`, exactly the sum
 //! `acc + w`). Every output sums its terms in ascending (input channel, tap) order, the
 //! order of the definition; the weight gradient sums runs of up to [`TERMS_PER_F32_SUM`]
-//! active inputs of a frame in `f32` and those in `f64`, in fixed blocks of frames, so
-//! results do not depend on the thread count.
+//! active inputs in `f32` and those in `f64`, in fixed blocks of frames, so results do not
+//! depend on the thread count.
 
 use multiversion::multiversion;
 use rayon::prelude::*;
 
 use super::kernel::{Dims, weight_and_bias};
+use super::layout::{channel_last, channel_major};
 
 /// The largest fraction of non-zero inputs at which the sparse kernels run; above it the
 /// gemm kernels, at several times the arithmetic rate, are faster.
@@ -112,11 +113,11 @@ fn forward_band(
             }
         }
     }
-    for (o, plane_out) in out.chunks_exact_mut(plane).enumerate() {
-        let band_out = &mut plane_out[rows.start * w..rows.end * w];
-        for (q, value) in band_out.iter_mut().enumerate() {
-            *value = acc[q * co + o] + bias[o];
-        }
+    channel_major(acc, out, plane, rows.start * w);
+    for (plane_out, &b) in out.chunks_exact_mut(plane).zip(bias) {
+        plane_out[rows.start * w..rows.end * w]
+            .iter_mut()
+            .for_each(|v| *v += b);
     }
 }
 
@@ -132,10 +133,10 @@ fn add_scaled(target: &mut [f32], scale: f32, values: &[f32]) {
 
 /// Per-task buffers of the weight gradient.
 struct Scratch {
-    /// One frame's output gradient, channel-last `[h·w, co]`.
+    /// The block's output gradients, each frame channel-last: `[frames, h·w, co]`.
     grad: Vec<f32>,
     /// One input channel's nine taps `[9, co]` over up to [`TERMS_PER_F32_SUM`] active
-    /// inputs of one frame (zero between uses).
+    /// inputs (zero between uses).
     channel: Vec<f32>,
 }
 
@@ -147,18 +148,13 @@ pub fn backward_weight(x: &[f32], grad: &[f32], dims: Dims) -> (Vec<f32>, Vec<f3
         .zip(x.par_chunks(FRAMES_PER_BLOCK * dims.ci * plane))
         .map_init(
             || Scratch {
-                grad: vec![0.0; plane * dims.co],
+                grad: vec![0.0; FRAMES_PER_BLOCK * plane * dims.co],
                 channel: vec![0.0; 9 * dims.co],
             },
             |scratch, (grad, x)| {
                 // `[ci, 9, co]` taps, then the bias.
                 let mut sums = vec![0.0f64; taps + dims.co];
-                for (grad, x) in grad
-                    .chunks_exact(dims.co * plane)
-                    .zip(x.chunks_exact(dims.ci * plane))
-                {
-                    weight_frame(x, grad, dims, scratch, &mut sums);
-                }
+                weight_block(x, grad, dims, scratch, &mut sums);
                 sums
             },
         )
@@ -168,16 +164,23 @@ pub fn backward_weight(x: &[f32], grad: &[f32], dims: Dims) -> (Vec<f32>, Vec<f3
     (transposed(&channel_last, dims.ci * 9, dims.co), bias)
 }
 
-/// Adds one frame's weight taps (channel-last, `[ci, 9, co]`) and bias to `sums`.
+/// Adds a block of frames' weight taps (channel-last, `[ci, 9, co]`) and bias to `sums`:
+/// input channel by input channel, over all the block's frames, so that a channel's taps
+/// go into the `f64` sums once per block (or per [`TERMS_PER_F32_SUM`] active inputs), not
+/// once per frame — for deep layers at low rates, those sums (`ci·9·co` values, 19 MB at
+/// 512 channels) cost more memory traffic than the arithmetic.
 #[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
-fn weight_frame(x: &[f32], grad: &[f32], dims: Dims, scratch: &mut Scratch, sums: &mut [f64]) {
-    let (w, co, plane) = (dims.w, dims.co, dims.plane());
-    let (taps, bias) = sums.split_at_mut(dims.ci * 9 * co);
-    for (o, plane_grad) in grad.chunks_exact(plane).enumerate() {
-        bias[o] += plane_grad.iter().map(|&v| f64::from(v)).sum::<f64>();
-        for (q, &value) in plane_grad.iter().enumerate() {
-            scratch.grad[q * co + o] = value;
+fn weight_block(x: &[f32], grad: &[f32], dims: Dims, scratch: &mut Scratch, sums: &mut [f64]) {
+    let (w, ci, co, plane) = (dims.w, dims.ci, dims.co, dims.plane());
+    let (taps, bias) = sums.split_at_mut(ci * 9 * co);
+    for (frame, channel_last_frame) in grad
+        .chunks_exact(co * plane)
+        .zip(scratch.grad.chunks_exact_mut(plane * co))
+    {
+        for (sum, plane_grad) in bias.iter_mut().zip(frame.chunks_exact(plane)) {
+            *sum += plane_grad.iter().map(|&v| f64::from(v)).sum::<f64>();
         }
+        channel_last(frame, plane, 0, channel_last_frame);
     }
     let flush = |sums: &mut [f64], channel: &mut [f32]| {
         for (s, v) in sums.iter_mut().zip(channel.iter_mut()) {
@@ -185,17 +188,23 @@ fn weight_frame(x: &[f32], grad: &[f32], dims: Dims, scratch: &mut Scratch, sums
             *v = 0.0;
         }
     };
-    for (channel, sums) in x.chunks_exact(plane).zip(taps.chunks_exact_mut(9 * co)) {
+    for (i, sums) in taps.chunks_exact_mut(9 * co).enumerate() {
         let mut pending = 0;
-        for (p, &value) in channel.iter().enumerate().filter(|(_, v)| **v != 0.0) {
-            for (k, oy, ox) in fed(p / w, p % w, 0..dims.h, w) {
-                let rows = &scratch.grad[(oy * w + ox) * co..][..co];
-                add_scaled(&mut scratch.channel[k * co..][..co], value, rows);
-            }
-            pending += 1;
-            if pending == TERMS_PER_F32_SUM {
-                flush(sums, &mut scratch.channel);
-                pending = 0;
+        for (frame, grad) in x
+            .chunks_exact(ci * plane)
+            .zip(scratch.grad.chunks_exact(plane * co))
+        {
+            let channel = &frame[i * plane..][..plane];
+            for (p, &value) in channel.iter().enumerate().filter(|(_, v)| **v != 0.0) {
+                for (k, oy, ox) in fed(p / w, p % w, 0..dims.h, w) {
+                    let rows = &grad[(oy * w + ox) * co..][..co];
+                    add_scaled(&mut scratch.channel[k * co..][..co], value, rows);
+                }
+                pending += 1;
+                if pending == TERMS_PER_F32_SUM {
+                    flush(sums, &mut scratch.channel);
+                    pending = 0;
+                }
             }
         }
         if pending > 0 {
