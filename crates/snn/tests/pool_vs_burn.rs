@@ -1,25 +1,35 @@
-//! The fused 2×2 max pooling: equal to burn's `max_pool2d` on random values (forward and
-//! gradient, odd sizes floored), and PyTorch's rule on ties and NaN: the first maximum in
-//! row-major order wins and takes the gradient; a NaN wins.
+//! The fused 2×2 poolings: equal to burn's `max_pool2d` and `avg_pool2d` bit for bit on
+//! random values (forward and gradient, odd sizes floored), and PyTorch's rule on ties and
+//! NaN in max pooling: the first maximum in row-major order wins and takes the gradient; a
+//! NaN wins.
 
 mod common;
 
 use burn::nn::pool::MaxPool2dConfig;
+use burn::tensor::module::avg_pool2d;
+use burn::tensor::ops::AvgPoolOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 use common::{uniform, values};
-use snn::pool::max_pool2x2;
+use snn::pool::{avg_pool2x2, max_pool2x2};
 
-fn pooled_and_grad(x: Vec<f32>, shape: [usize; 4], fused: bool) -> (Vec<f32>, Vec<f32>) {
+/// A pooling of `[N, C, h, w]`.
+type Pool = fn(Tensor<4>) -> Tensor<4>;
+
+fn burn_max_pool(x: Tensor<4>) -> Tensor<4> {
+    MaxPool2dConfig::new([2, 2])
+        .with_strides([2, 2])
+        .init()
+        .forward(x)
+}
+
+fn burn_avg_pool(x: Tensor<4>) -> Tensor<4> {
+    avg_pool2d(x, AvgPoolOptions::new([2, 2]).with_stride([2, 2]))
+}
+
+fn pooled_and_grad(x: Vec<f32>, shape: [usize; 4], pool: Pool) -> (Vec<f32>, Vec<f32>) {
     let device = Device::flex().autodiff();
     let x: Tensor<4> = Tensor::from_data(TensorData::new(x, shape), &device).require_grad();
-    let out = if fused {
-        max_pool2x2(x.clone())
-    } else {
-        MaxPool2dConfig::new([2, 2])
-            .with_strides([2, 2])
-            .init()
-            .forward(x.clone())
-    };
+    let out = pool(x.clone());
     let [n, c, h, w] = out.dims();
     let upstream: Tensor<4> = Tensor::from_data(
         TensorData::new(uniform(9, n * c * h * w, -1.0, 1.0), [n, c, h, w]),
@@ -31,16 +41,22 @@ fn pooled_and_grad(x: Vec<f32>, shape: [usize; 4], fused: bool) -> (Vec<f32>, Ve
 
 #[test]
 fn random_values_match_burn() {
-    for (seed, shape) in [[3, 4, 8, 8], [2, 3, 7, 9], [1, 1, 1, 5], [5, 2, 16, 32]]
-        .into_iter()
-        .enumerate()
-    {
-        let x = uniform(seed as u64, shape.iter().product(), -2.0, 2.0);
-        assert_eq!(
-            pooled_and_grad(x.clone(), shape, true),
-            pooled_and_grad(x, shape, false),
-            "shape {shape:?}"
-        );
+    let cases: [(&str, Pool, Pool); 2] = [
+        ("max", max_pool2x2, burn_max_pool),
+        ("average", avg_pool2x2, burn_avg_pool),
+    ];
+    for (name, fused, reference) in cases {
+        for (seed, shape) in [[3, 4, 8, 8], [2, 3, 7, 9], [1, 1, 1, 5], [5, 2, 16, 32]]
+            .into_iter()
+            .enumerate()
+        {
+            let x = uniform(seed as u64, shape.iter().product(), -2.0, 2.0);
+            assert_eq!(
+                pooled_and_grad(x.clone(), shape, fused),
+                pooled_and_grad(x, shape, reference),
+                "{name} pooling, shape {shape:?}"
+            );
+        }
     }
 }
 

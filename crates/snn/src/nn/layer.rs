@@ -343,7 +343,7 @@ impl Layer {
             Self::Conv2d(conv) => Signal::Maps(conv.forward(x.into_maps(), implementation)),
             Self::BatchNorm2d(norm) => Signal::Maps(norm.forward(x.into_maps(), implementation)),
             Self::MaxPool2d(pool) => Signal::Maps(pool.forward(x.into_maps(), implementation)),
-            Self::AvgPool2d(pool) => Signal::Maps(pool.forward(x.into_maps())),
+            Self::AvgPool2d(pool) => Signal::Maps(pool.forward(x.into_maps(), implementation)),
             Self::AdaptiveAvgPool2d(pool) => Signal::Maps(pool.forward(x.into_maps())),
             Self::Flatten(_) => {
                 let [t, n, c, h, w] = x.dims_of_maps();

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::conv::pooled_side;
 use super::{BuildError, Implementation};
-use crate::pool::max_pool2x2;
+use crate::pool::{avg_pool2x2, max_pool2x2};
 
 /// A square pooling window: kernel, stride (default: the kernel) and zero padding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,7 +83,8 @@ impl MaxPool2d {
     }
 }
 
-/// Average pooling of every step (padding counted in the mean).
+/// Average pooling of every step (padding counted in the mean). The 2×2 stride-2 window
+/// runs the fused [`avg_pool2x2`] on the CPU.
 #[derive(Module, Debug)]
 pub struct AvgPool2d {
     /// The window.
@@ -93,12 +94,15 @@ pub struct AvgPool2d {
 
 impl AvgPool2d {
     /// Pools every step.
-    pub fn forward(&self, x: Tensor<5>) -> Tensor<5> {
+    pub fn forward(&self, x: Tensor<5>, implementation: Implementation) -> Tensor<5> {
         let PoolConfig {
             kernel, padding, ..
         } = self.window;
         let stride = self.window.stride();
         super::per_frame(x, |frames| {
+            if (kernel, stride, padding) == (2, 2, 0) && implementation == Implementation::Fused {
+                return avg_pool2x2(frames);
+            }
             avg_pool2d(
                 frames,
                 AvgPoolOptions::new([kernel, kernel])

@@ -87,7 +87,7 @@ impl FrameModule for MaxPool2d {
 impl FrameModule for AvgPool2d {
     fn forward_frames(&self, frames: Tensor<4>) -> Tensor<4> {
         let [b, c, h, w] = frames.dims();
-        let out = self.forward(frames.reshape([1, b, c, h, w]));
+        let out = self.forward(frames.reshape([1, b, c, h, w]), Implementation::Fused);
         let [_, _, c, h, w] = out.dims();
         out.reshape([b, c, h, w])
     }

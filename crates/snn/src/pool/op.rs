@@ -1,4 +1,4 @@
-//! The pooling as a burn backend extension: a [`FusedOp`] (Flex forward and backward
+//! The 2×2 poolings as a burn backend extension: a [`FusedOp`] (Flex forward and backward
 //! kernels), on `Autodiff<Flex>` through [`fused::autodiff`].
 
 use std::sync::Arc;
@@ -17,13 +17,21 @@ use crate::fused::{self, FusedOp};
 /// The backend extension behind [`max_pool2x2`](super::max_pool2x2).
 #[backend_extension(Flex, Autodiff)]
 pub trait PoolOps: Backend {
-    /// `[N, C, h, w]` → `[N, C, h/2, w/2]`, 2×2 windows, stride 2.
+    /// `[N, C, h, w]` → `[N, C, h/2, w/2]`, the maximum of each 2×2 window, stride 2.
     fn max_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// `[N, C, h, w]` → `[N, C, h/2, w/2]`, the mean of each 2×2 window, stride 2.
+    fn avg_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
-/// Calls the op on high-level tensors.
+/// Calls the max-pooling op on high-level tensors.
 pub fn max_pool2x2(x: Tensor<4>) -> Tensor<4> {
     Tensor::from_dispatch(<Dispatch as PoolOps>::max_pool2x2(x.into_dispatch()))
+}
+
+/// Calls the average-pooling op on high-level tensors.
+pub fn avg_pool2x2(x: Tensor<4>) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as PoolOps>::avg_pool2x2(x.into_dispatch()))
 }
 
 /// One input plane's size and its pooled size.
@@ -154,14 +162,90 @@ impl FusedOp<1> for MaxPool2x2 {
     }
 }
 
+/// The mean of each window: its four inputs added in row-major order, then divided by 4
+/// (PyTorch's and burn's order, so the result is theirs bit for bit).
+fn average(x: &FlexTensor) -> FlexTensor {
+    let planes = Planes::of(x);
+    let x = contiguous(x);
+    let (w, oh, ow) = (planes.w, planes.h / 2, planes.w / 2);
+    let mut out = vec![0.0f32; planes.count * oh * ow];
+    if !out.is_empty() {
+        out.par_chunks_mut(oh * ow)
+            .zip(f32_slice(&x).par_chunks(planes.h * w))
+            .for_each(|(out, plane)| {
+                for (oy, out) in out.chunks_exact_mut(ow).enumerate() {
+                    let (top, bottom) =
+                        (&plane[2 * oy * w..][..w], &plane[(2 * oy + 1) * w..][..w]);
+                    for (ox, value) in out.iter_mut().enumerate() {
+                        let sum =
+                            top[2 * ox] + top[2 * ox + 1] + bottom[2 * ox] + bottom[2 * ox + 1];
+                        *value = sum / 4.0;
+                    }
+                }
+            });
+    }
+    flex_tensor(out, planes.out_shape(&x))
+}
+
+/// The 2×2 average pooling; it keeps the input's shape.
+#[derive(Debug, Clone, Copy)]
+struct AvgPool2x2;
+
+impl FusedOp<1> for AvgPool2x2 {
+    type Saved = (Shape, Planes);
+
+    fn forward(&self, [x]: [&FlexTensor; 1], save: bool) -> (FlexTensor, Option<Self::Saved>) {
+        (average(x), save.then(|| (x.shape(), Planes::of(x))))
+    }
+
+    /// Each input of a window gets a quarter of its output's gradient; the inputs of the
+    /// rows and columns that odd sizes drop get zero.
+    fn backward(
+        &self,
+        (input_shape, planes): Self::Saved,
+        grad: FlexTensor,
+        [wanted]: [bool; 1],
+    ) -> [Option<FlexTensor>; 1] {
+        if !wanted {
+            return [None];
+        }
+        let (w, oh, ow) = (planes.w, planes.h / 2, planes.w / 2);
+        let mut grad_x = vec![0.0f32; planes.count * planes.h * w];
+        if oh * ow > 0 {
+            grad_x
+                .par_chunks_mut(planes.h * w)
+                .zip(f32_slice(&grad).par_chunks(oh * ow))
+                .for_each(|(grad_x, grad)| {
+                    for (oy, grad) in grad.chunks_exact(ow).enumerate() {
+                        let (top, bottom) = grad_x[2 * oy * w..][..2 * w].split_at_mut(w);
+                        for (ox, &g) in grad.iter().enumerate() {
+                            let share = g / 4.0;
+                            top[2 * ox..][..2].fill(share);
+                            bottom[2 * ox..][..2].fill(share);
+                        }
+                    }
+                });
+        }
+        [Some(flex_tensor(grad_x, input_shape))]
+    }
+}
+
 impl PoolOps for Flex {
     fn max_pool2x2(x: FlexTensor) -> FlexTensor {
         forward(&x).0
+    }
+
+    fn avg_pool2x2(x: FlexTensor) -> FlexTensor {
+        average(&x)
     }
 }
 
 impl<C: CheckpointStrategy> PoolOps for Autodiff<Flex, C> {
     fn max_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
         fused::autodiff::<C, _, 1>(MaxPool2x2, [x])
+    }
+
+    fn avg_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        fused::autodiff::<C, _, 1>(AvgPool2x2, [x])
     }
 }
