@@ -15,6 +15,7 @@
 //! `G` makes each product `G·h·w ≈` [`BLOCK_COLUMNS`] wide: small feature maps still get
 //! products long enough for the gemm kernels' register blocking.
 
+use multiversion::multiversion;
 use rayon::prelude::*;
 
 use super::kernel::{Dims, pad, weight_and_bias};
@@ -130,6 +131,7 @@ fn im2row(x: &[f32], dims: Dims, padded: &mut [f32], rows: &mut [f32]) {
 /// Folds `col` (`[ci·9, g·h·w]`) back onto the zeroed frames `dx` (`[g, ci, h, w]`): each
 /// input position gets the sum of the columns it fed, in tap order. Column `(oy, ox)` of tap
 /// `(kh, kw)` fed input `(oy + kh − 1, ox + kw − 1)`: row by row, a shifted slice add.
+#[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
 fn col2im(col: &[f32], dims: Dims, dx: &mut [f32]) {
     let (h, w, plane) = (dims.h, dims.w, dims.plane());
     let frames = dx.len() / (dims.ci * plane);
@@ -186,17 +188,23 @@ pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], dims: Dims, out: &mut [f
                     Matrix::row_major(col, dims.ci * 9, columns),
                     product,
                 );
-                for (g, frame) in out.chunks_exact_mut(dims.co * plane).enumerate() {
-                    for (o, channel) in frame.chunks_exact_mut(plane).enumerate() {
-                        let row = &product[o * columns + g * plane..][..plane];
-                        channel
-                            .iter_mut()
-                            .zip(row)
-                            .for_each(|(c, &v)| *c = v + bias[o]);
-                    }
-                }
+                scatter_rows(product, bias, dims, out);
             },
         );
+}
+
+/// Scatters a block's output `product` (`[co, g·h·w]`) into its frames `out`
+/// (`[g, co, h, w]`), adding the bias: [`gather_rows`] the other way.
+#[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
+fn scatter_rows(product: &[f32], bias: &[f32], dims: Dims, out: &mut [f32]) {
+    let plane = dims.plane();
+    let columns = out.len() / dims.co;
+    for (g, frame) in out.chunks_exact_mut(dims.co * plane).enumerate() {
+        for ((o, channel), &b) in frame.chunks_exact_mut(plane).enumerate().zip(bias) {
+            let row = &product[o * columns + g * plane..][..plane];
+            channel.iter_mut().zip(row).for_each(|(c, &v)| *c = v + b);
+        }
+    }
 }
 
 /// Blocks whose weight-gradient products one task adds up, in block order, into one `f64`
