@@ -9,6 +9,7 @@ use burn::backend::{
     Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension, tensor::FloatTensor,
 };
 use burn::tensor::{Shape, Tensor};
+use multiversion::multiversion;
 use rayon::prelude::*;
 
 use crate::flex::{contiguous, dims, f32_slice, flex_tensor};
@@ -75,31 +76,57 @@ fn forward(x: &FlexTensor) -> (FlexTensor, Vec<u8>) {
     (flex_tensor(out, shape), winners)
 }
 
-/// One plane: strict `>` keeps the first maximum; a NaN wins (PyTorch's CPU rule).
+/// Whether `v` takes the maximum from `best`, which comes first: it is larger, or it is the
+/// first NaN (PyTorch's CPU rule: strict `>` keeps the first maximum, a NaN wins).
+#[inline(always)]
+fn beats(v: f32, best: f32) -> bool {
+    v > best || (v.is_nan() & !best.is_nan())
+}
+
+/// The maximum of each pair of neighbours of `row` and which of the two it is (0 or 1).
+#[inline(always)]
+fn pair_maxima(row: &[f32], maxima: &mut [f32], which: &mut [u8]) {
+    for ((m, i), pair) in maxima
+        .iter_mut()
+        .zip(which.iter_mut())
+        .zip(row.chunks_exact(2))
+    {
+        let right = beats(pair[1], pair[0]);
+        *m = if right { pair[1] } else { pair[0] };
+        *i = u8::from(right);
+    }
+}
+
+/// One plane: each window's maximum and winner, the first in row-major order among equals
+/// (pairs of the top and of the bottom row first, then the bottom pair's maximum takes the
+/// window only if it beats the top's: the same winner as a scan of the four in order).
+/// Without branches, over rows, so that they vectorise.
+#[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
 fn pool_plane(plane: &[f32], planes: Planes, out: &mut [f32], winners: &mut [u8]) {
     let w = planes.w;
     let ow = w / 2;
+    let (mut top, mut top_winner) = (vec![0.0f32; ow], vec![0u8; ow]);
+    let (mut bottom, mut bottom_winner) = (vec![0.0f32; ow], vec![0u8; ow]);
     for (oy, (out, winners)) in out
         .chunks_exact_mut(ow)
         .zip(winners.chunks_exact_mut(ow))
         .enumerate()
     {
-        let (top, bottom) = (&plane[2 * oy * w..][..w], &plane[(2 * oy + 1) * w..][..w]);
-        for (ox, (value, winner)) in out.iter_mut().zip(winners.iter_mut()).enumerate() {
-            let window = [
-                top[2 * ox],
-                top[2 * ox + 1],
-                bottom[2 * ox],
-                bottom[2 * ox + 1],
-            ];
-            let (mut best, mut at) = (window[0], 0u8);
-            for (k, &v) in window.iter().enumerate().skip(1) {
-                if v > best || v.is_nan() && !best.is_nan() {
-                    (best, at) = (v, k as u8);
-                }
-            }
-            *value = best;
-            *winner = at;
+        pair_maxima(&plane[2 * oy * w..][..w], &mut top, &mut top_winner);
+        pair_maxima(
+            &plane[(2 * oy + 1) * w..][..w],
+            &mut bottom,
+            &mut bottom_winner,
+        );
+        for (((value, winner), (&t, &tw)), (&b, &bw)) in out
+            .iter_mut()
+            .zip(winners.iter_mut())
+            .zip(top.iter().zip(&top_winner))
+            .zip(bottom.iter().zip(&bottom_winner))
+        {
+            let down = beats(b, t);
+            *value = if down { b } else { t };
+            *winner = if down { 2 + bw } else { tw };
         }
     }
 }
