@@ -386,6 +386,16 @@ mod tests {
     }
 
     #[test]
+    fn non_zero_inputs_are_listed_in_order() {
+        // 40 values: a silent run of 16, one with two values (one negative), a partial run.
+        let mut row = vec![0.0f32; 40];
+        (row[17], row[30], row[39]) = (0.5, -2.0, 1.0);
+        let mut active = vec![(7, 3.0)];
+        push_non_zero(&row, 100, &mut active);
+        assert_eq!(active, [(7, 3.0), (117, 0.5), (130, -2.0), (139, 1.0)]);
+    }
+
+    #[test]
     fn each_input_feeds_the_outputs_of_its_taps() {
         // A corner input feeds 4 outputs, an inner one all 9, in tap order; rows outside the
         // band are left out.
