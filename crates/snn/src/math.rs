@@ -1,4 +1,4 @@
-//! Scalar maths for the fused kernels, written so that loops over it vectorise.
+//! Scalar maths and `f64` sums for the fused kernels, written so that loops over them vectorise.
 
 /// `e^x` in f32, within 2 ulp of the correctly rounded value on the normal range.
 ///
@@ -32,6 +32,31 @@ pub fn exp(x: f32) -> f32 {
     let n_bits = shifted.to_bits().wrapping_sub(ROUNDER.to_bits());
     let scale = f32::from_bits(n_bits.wrapping_add(127) << 23);
     e_r * scale
+}
+
+/// Independent partial sums of [`lane_sum`].
+pub const SUM_LANES: usize = 8;
+
+/// `Σ f(v)` over every value of `pieces`, in `f64`: [`SUM_LANES`] independent lanes (which
+/// vectorise), each piece's leftover values into a tail, then the lanes in order and the
+/// tail — a fixed order whatever the thread count. Inlined into multiversioned callers.
+#[inline(always)]
+pub fn lane_sum<'a>(pieces: impl Iterator<Item = &'a [f32]>, f: impl Fn(f64) -> f64) -> f64 {
+    let (mut lanes, mut tail) = ([0.0f64; SUM_LANES], 0.0f64);
+    for piece in pieces {
+        let chunks = piece.chunks_exact(SUM_LANES);
+        tail += chunks
+            .remainder()
+            .iter()
+            .map(|&v| f(f64::from(v)))
+            .sum::<f64>();
+        for chunk in chunks {
+            for (lane, &v) in lanes.iter_mut().zip(chunk) {
+                *lane += f(f64::from(v));
+            }
+        }
+    }
+    lanes.iter().sum::<f64>() + tail
 }
 
 #[cfg(test)]

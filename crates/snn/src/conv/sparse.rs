@@ -17,6 +17,7 @@ use rayon::prelude::*;
 
 use super::kernel::Dims;
 use super::layout::{channel_last, channel_last_rows, channel_major_biased};
+use crate::math::lane_sum;
 
 /// The largest fraction of non-zero inputs at which the sparse kernels run; above it the
 /// gemm kernels, at several times the arithmetic rate, are faster.
@@ -279,35 +280,20 @@ fn pass_taps(pass_rows: &[f32], active: &[Vec<(usize, f32)>], dims: Dims) -> Vec
     lane_major
 }
 
-/// `∂L/∂bias`: each output channel's gradient summed in `f64`, frame by frame, in
-/// [`BIAS_LANES`] lanes (a fixed order that vectorises).
+/// `∂L/∂bias`: each output channel's gradient summed in `f64`, frame by frame
+/// ([`lane_sum`]).
 fn bias_gradient(grad: &[f32], dims: Dims) -> Vec<f32> {
     let plane = dims.plane();
     (0..dims.co)
         .into_par_iter()
         .map(|o| {
-            let mut lanes = [0.0f64; BIAS_LANES];
-            let mut tail = 0.0f64;
-            for frame in grad.chunks_exact(dims.co * plane) {
-                let values = frame[o * plane..][..plane].chunks_exact(BIAS_LANES);
-                tail += values
-                    .remainder()
-                    .iter()
-                    .map(|&v| f64::from(v))
-                    .sum::<f64>();
-                for run in values {
-                    for (lane, &v) in lanes.iter_mut().zip(run) {
-                        *lane += f64::from(v);
-                    }
-                }
-            }
-            (lanes.iter().sum::<f64>() + tail) as f32
+            let planes = grad
+                .chunks_exact(dims.co * plane)
+                .map(|frame| &frame[o * plane..][..plane]);
+            lane_sum(planes, |v| v) as f32
         })
         .collect()
 }
-
-/// Lanes of [`bias_gradient`]'s sums.
-const BIAS_LANES: usize = 8;
 
 /// Appends `(first + x, value)` for the non-zero values of `row` to `active`: runs of 16
 /// silent inputs are skipped whole, the others appended without a branch per value (at

@@ -1,31 +1,10 @@
 //! The per-channel arithmetic of the batch norm over one channel's pieces (one plane per
-//! sample): sums in `f64` over [`LANES`] independent lanes (which vectorise) then in lane
+//! sample): sums in `f64` over [`SUM_LANES`] independent lanes (which vectorise) then in lane
 //! order, and the elementwise passes, compiled for the widest vector unit the CPU has.
 
 use multiversion::multiversion;
 
-/// Independent partial sums per reduction.
-const LANES: usize = 8;
-
-/// `Σ f(v)` over every value of `pieces`, in `f64`.
-#[inline(always)]
-fn lane_sum<'a>(pieces: impl Iterator<Item = &'a [f32]>, f: impl Fn(f64) -> f64) -> f64 {
-    let (mut lanes, mut tail) = ([0.0f64; LANES], 0.0f64);
-    for piece in pieces {
-        let chunks = piece.chunks_exact(LANES);
-        tail += chunks
-            .remainder()
-            .iter()
-            .map(|&v| f(f64::from(v)))
-            .sum::<f64>();
-        for chunk in chunks {
-            for (lane, &v) in lanes.iter_mut().zip(chunk) {
-                *lane += f(f64::from(v));
-            }
-        }
-    }
-    lanes.iter().sum::<f64>() + tail
-}
+use crate::math::{SUM_LANES, lane_sum};
 
 /// A channel's mean and biased variance over its `count` values.
 #[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
@@ -49,9 +28,9 @@ pub(super) fn affine(out: &mut [&mut [f32]], pieces: &[&[f32]], scale: f32, shif
 #[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
 pub(super) fn gradient_sums(dy: &[&[f32]], x: &[&[f32]], mean: f64) -> (f64, f64) {
     let sum_dy = lane_sum(dy.iter().copied(), |g| g);
-    let (mut lanes, mut tail) = ([0.0f64; LANES], 0.0f64);
+    let (mut lanes, mut tail) = ([0.0f64; SUM_LANES], 0.0f64);
     for (dy, x) in dy.iter().zip(x) {
-        let (dy_chunks, x_chunks) = (dy.chunks_exact(LANES), x.chunks_exact(LANES));
+        let (dy_chunks, x_chunks) = (dy.chunks_exact(SUM_LANES), x.chunks_exact(SUM_LANES));
         tail += dy_chunks
             .remainder()
             .iter()

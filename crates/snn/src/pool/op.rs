@@ -70,7 +70,10 @@ fn forward(x: &FlexTensor) -> (FlexTensor, Vec<u8>) {
         out.par_chunks_mut(oh * ow)
             .zip(winners.par_chunks_mut(oh * ow))
             .zip(f32_slice(&x).par_chunks(planes.h * planes.w))
-            .for_each(|((out, winners), plane)| pool_plane(plane, planes, out, winners));
+            .for_each_init(
+                || [RowPairs::new(ow), RowPairs::new(ow)],
+                |rows, ((out, winners), plane)| pool_plane(plane, planes, out, winners, rows),
+            );
     }
     let shape = planes.out_shape(&x);
     (flex_tensor(out, shape), winners)
@@ -83,46 +86,64 @@ fn beats(v: f32, best: f32) -> bool {
     v > best || (v.is_nan() & !best.is_nan())
 }
 
-/// The maximum of each pair of neighbours of `row` and which of the two it is (0 or 1).
-#[inline(always)]
-fn pair_maxima(row: &[f32], maxima: &mut [f32], which: &mut [u8]) {
-    for ((m, i), pair) in maxima
-        .iter_mut()
-        .zip(which.iter_mut())
-        .zip(row.chunks_exact(2))
-    {
-        let right = beats(pair[1], pair[0]);
-        *m = if right { pair[1] } else { pair[0] };
-        *i = u8::from(right);
+/// One row's pairs of neighbours: each pair's maximum and which of the two it is (0 or 1).
+struct RowPairs {
+    maxima: Vec<f32>,
+    which: Vec<u8>,
+}
+
+impl RowPairs {
+    /// Room for `pairs` pairs.
+    fn new(pairs: usize) -> Self {
+        Self {
+            maxima: vec![0.0; pairs],
+            which: vec![0; pairs],
+        }
+    }
+
+    /// The pairs of `row`.
+    #[inline(always)]
+    fn fill(&mut self, row: &[f32]) {
+        for ((m, i), pair) in self
+            .maxima
+            .iter_mut()
+            .zip(self.which.iter_mut())
+            .zip(row.chunks_exact(2))
+        {
+            let right = beats(pair[1], pair[0]);
+            *m = if right { pair[1] } else { pair[0] };
+            *i = u8::from(right);
+        }
     }
 }
 
 /// One plane: each window's maximum and winner, the first in row-major order among equals
 /// (pairs of the top and of the bottom row first, then the bottom pair's maximum takes the
 /// window only if it beats the top's: the same winner as a scan of the four in order).
-/// Without branches, over rows, so that they vectorise.
+/// Without branches, over rows, so that they vectorise; `rows` holds the top and bottom
+/// row's pairs.
 #[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
-fn pool_plane(plane: &[f32], planes: Planes, out: &mut [f32], winners: &mut [u8]) {
+fn pool_plane(
+    plane: &[f32],
+    planes: Planes,
+    out: &mut [f32],
+    winners: &mut [u8],
+    [top, bottom]: &mut [RowPairs; 2],
+) {
     let w = planes.w;
     let ow = w / 2;
-    let (mut top, mut top_winner) = (vec![0.0f32; ow], vec![0u8; ow]);
-    let (mut bottom, mut bottom_winner) = (vec![0.0f32; ow], vec![0u8; ow]);
     for (oy, (out, winners)) in out
         .chunks_exact_mut(ow)
         .zip(winners.chunks_exact_mut(ow))
         .enumerate()
     {
-        pair_maxima(&plane[2 * oy * w..][..w], &mut top, &mut top_winner);
-        pair_maxima(
-            &plane[(2 * oy + 1) * w..][..w],
-            &mut bottom,
-            &mut bottom_winner,
-        );
+        top.fill(&plane[2 * oy * w..][..w]);
+        bottom.fill(&plane[(2 * oy + 1) * w..][..w]);
         for (((value, winner), (&t, &tw)), (&b, &bw)) in out
             .iter_mut()
             .zip(winners.iter_mut())
-            .zip(top.iter().zip(&top_winner))
-            .zip(bottom.iter().zip(&bottom_winner))
+            .zip(top.maxima.iter().zip(&top.which))
+            .zip(bottom.maxima.iter().zip(&bottom.which))
         {
             let down = beats(b, t);
             *value = if down { b } else { t };
