@@ -9,7 +9,10 @@
 //! - The neuron layer updates every membrane once per step (a state update is per neuron),
 //!   and each spike adds its row of the Linear weight to the sample's sums (kept in
 //!   registers, in firing order): binary inputs need no multiplications, silent neurons no
-//!   work.
+//!   work. IF neurons (`H = V + X`, linear in the input) take the events straight into their
+//!   potentials, which start each step at `V + bias`: a step is one load, compare, blend,
+//!   add and store per 16 neurons, with no current to read and reset. Spikes are listed
+//!   without a branch per neuron (compressed from the compare's mask).
 //! - Scores are those sums over T plus the bias: the same as the dense
 //!   `Linear(mean_t S_t)` up to the order of the floating-point additions.
 //!
@@ -25,7 +28,7 @@ use crate::bitmask::{self, Compare32};
 use crate::denormals::FlushToZero;
 use crate::network::{Network, Readout};
 use crate::neuron::NeuronModel;
-use crate::neuron::dynamics::{ChargeRule, Dynamics, with_charge_rule};
+use crate::neuron::dynamics::{Charge, ChargeRule, Dynamics, with_charge_rule};
 use crate::nn::Layer;
 
 /// Why a network cannot run event-driven.
@@ -157,6 +160,11 @@ impl SparseSeedSnn {
             .as_ref()
             .map_or_else(|| vec![0.0; classes], |b| values(b.val()));
         debug_assert_eq!(features, channels * h * w);
+        if u32::try_from(features).is_err() {
+            return Err(SparseError::Unsupported(
+                "its hidden layer has more than 2³² neurons",
+            ));
+        }
         Ok(Self {
             dynamics: neuron.config.dynamics(),
             in_channels,
@@ -242,20 +250,21 @@ fn channel_last_rows(weight: &[f32], channels: usize, plane: usize, classes: usi
     reordered
 }
 
-/// One sample's working memory: currents `[h+2, w+2, channels]` (a border that scattered
-/// events may write to and nothing reads, so the scatter needs no bounds checks),
-/// potentials `[h, w, channels]` and the hidden neurons' spikes (channel-last indices, in
-/// firing order).
+/// One sample's working memory: sums `[h+2, w+2, channels]` (a border that scattered events
+/// may write to and nothing reads, so the scatter needs no bounds checks) — the currents,
+/// or for IF neurons the potentials themselves —, the potentials `[h, w, channels]` of the
+/// other neurons, and the hidden neurons' spikes (channel-last indices, in firing order; 32
+/// bits, so that a vector register compresses 16 at a time).
 struct Scratch {
-    current: Vec<f32>,
+    sums: Vec<f32>,
     v: Vec<f32>,
-    spikes: Vec<usize>,
+    spikes: Vec<u32>,
 }
 
 impl Scratch {
-    fn new(current: usize, v: usize) -> Self {
+    fn new(sums: usize, v: usize) -> Self {
         Self {
-            current: vec![0.0; current],
+            sums: vec![0.0; sums],
             v: vec![0.0; v],
             spikes: Vec::new(),
         }
@@ -264,7 +273,7 @@ impl Scratch {
 
 /// All steps of one sample; writes its scores, returns its counts. Picks the bit-mask
 /// instructions of the CPU it runs on.
-#[multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma"))]
+#[multiversion(targets("x86_64+avx512f+avx2+fma+popcnt", "x86_64+avx2+fma+popcnt"))]
 fn sample_forward<'a, R: ChargeRule>(
     rule: R,
     dynamics: Dynamics,
@@ -296,13 +305,21 @@ fn sample_steps<'a, R: ChargeRule>(
     let plane = h * w;
     let steps = frames.len();
     let mut input_events = 0;
+    // `H = V + X` is linear in the input: IF neurons' events are scattered straight into
+    // their potentials, which start each step at `V + bias`. Other neurons sum a current
+    // that starts at the bias; their step puts it back after reading.
+    let integrate = matches!(dynamics.charge, Charge::If);
+    let firing = (dynamics.v_threshold, dynamics.v_reset);
+    let start = if integrate { dynamics.rest() } else { 0.0 };
+    for sums in scratch.sums.chunks_exact_mut(channels) {
+        let pairs = sums.iter_mut().zip(&net.conv_bias);
+        pairs.for_each(|(sum, &bias)| *sum = start + bias);
+    }
     scratch.v.fill(dynamics.rest());
     scratch.spikes.clear();
-    // Every frame's currents start from the bias; the neuron pass puts it back after reading.
-    for currents in scratch.current.chunks_exact_mut(channels) {
-        currents.copy_from_slice(&net.conv_bias);
-    }
+    let spikes = &mut scratch.spikes;
     let padded_row = (w + 2) * channels;
+    let (bias_groups, bias_tail) = net.bias_row.as_chunks::<MASK_BITS>();
     for frame in frames {
         // Row by row: input row y reaches output rows y − 1 … y + 1, so once it is scattered
         // (every channel) output row y − 1 is complete and its neurons step. The rows being
@@ -313,28 +330,33 @@ fn sample_steps<'a, R: ChargeRule>(
                     let kernel = &net.conv_weight[c * 9 * channels..][..9 * channels];
                     let row = &input[y * w..][..w];
                     input_events +=
-                        scatter_input_row(compare, row, y, kernel, channels, &mut scratch.current);
+                        scatter_input_row(compare, row, y, kernel, channels, &mut scratch.sums);
                 }
             }
-            if let Some(y) = y.checked_sub(1) {
-                let v_row = &mut scratch.v[y * w * channels..][..w * channels];
-                let current_row =
-                    &mut scratch.current[(y + 1) * padded_row + channels..][..w * channels];
-                let first = y * w * channels;
+            let Some(y) = y.checked_sub(1) else {
+                continue;
+            };
+            let sum_row = &mut scratch.sums[(y + 1) * padded_row + channels..][..w * channels];
+            let (sum_groups, sum_tail) = sum_row.as_chunks_mut::<MASK_BITS>();
+            let first = y * w * channels;
+            let tail_first = (first + sum_groups.len() * MASK_BITS) as u32;
+            if integrate {
+                for (group, (h, bias)) in sum_groups.iter_mut().zip(bias_groups).enumerate() {
+                    let fired = compare.fire_and_add(h, firing, bias);
+                    compare.append_set_bits(spikes, (first + group * MASK_BITS) as u32, fired);
+                }
+                let fired = integrate_tail(dynamics, sum_tail, bias_tail);
+                compare.append_set_bits(spikes, tail_first, fired);
+            } else {
+                let v_row = &mut scratch.v[first..][..w * channels];
                 let (v_groups, v_tail) = v_row.as_chunks_mut::<MASK_BITS>();
-                let (current_groups, current_tail) = current_row.as_chunks_mut::<MASK_BITS>();
-                let (bias_groups, bias_tail) = net.bias_row.as_chunks::<MASK_BITS>();
-                let groups = v_groups.iter_mut().zip(current_groups).zip(bias_groups);
+                let groups = v_groups.iter_mut().zip(sum_groups).zip(bias_groups);
                 for (group, ((v, currents), bias)) in groups.enumerate() {
                     let fired = step_group(compare, rule, dynamics, (v, currents), bias);
-                    push_spikes(&mut scratch.spikes, first + group * MASK_BITS, fired);
+                    compare.append_set_bits(spikes, (first + group * MASK_BITS) as u32, fired);
                 }
-                let fired = step_tail(rule, dynamics, (v_tail, current_tail), bias_tail);
-                push_spikes(
-                    &mut scratch.spikes,
-                    first + v_groups.len() * MASK_BITS,
-                    fired,
-                );
+                let fired = step_tail(rule, dynamics, (v_tail, sum_tail), bias_tail);
+                compare.append_set_bits(spikes, tail_first, fired);
             }
         }
     }
@@ -350,7 +372,7 @@ fn sample_steps<'a, R: ChargeRule>(
 }
 
 /// Scatters the non-zero values of input row `y` of one channel (`kernel`, its
-/// `[3, 3, channels]` weights) into the padded currents; returns how many there were. The
+/// `[3, 3, channels]` weights) into the padded sums; returns how many there were. The
 /// non-zero values are found [`MASK_BITS`] at a time through a bit mask, so that the zeros
 /// cost no branch of their own. (Loops, not iterator adaptors: their methods would be
 /// functions of their own, compiled without the calling clone's features.)
@@ -361,7 +383,7 @@ fn scatter_input_row(
     y: usize,
     kernel: &[f32],
     channels: usize,
-    current: &mut [f32],
+    sums: &mut [f32],
 ) -> u64 {
     let padded_row = (row.len() + 2) * channels;
     let mut events = 0;
@@ -376,7 +398,7 @@ fn scatter_input_row(
             // y + 2 − kh; its three taps to padded columns x, x + 1, x + 2.
             for (kh, taps) in kernel.chunks_exact(3 * channels).enumerate() {
                 let start = (y + 2 - kh) * padded_row + x * channels;
-                scatter_row(&mut current[start..][..3 * channels], taps, values[l]);
+                scatter_row(&mut sums[start..][..3 * channels], taps, values[l]);
             }
         }
     }
@@ -388,10 +410,10 @@ fn scatter_input_row(
 /// is read as [`SCORE_LANES`] values (the lanes past `classes` belong to the next rows or to
 /// the weight's padding, and are dropped), so no sum waits for the previous one's store.
 #[inline(always)]
-fn add_rows(fc_weight: &[f32], classes: usize, spikes: &[usize], scores: &mut [f32]) {
+fn add_rows(fc_weight: &[f32], classes: usize, spikes: &[u32], scores: &mut [f32]) {
     if classes <= SCORE_LANES {
         let mut sums = [0.0f32; SCORE_LANES];
-        for &neuron in spikes {
+        for neuron in spikes.iter().map(|&n| n as usize) {
             let row: &[f32; SCORE_LANES] = fc_weight[neuron * classes..][..SCORE_LANES]
                 .try_into()
                 .expect("the weight is padded by SCORE_LANES values");
@@ -403,7 +425,7 @@ fn add_rows(fc_weight: &[f32], classes: usize, spikes: &[usize], scores: &mut [f
             .for_each(|(score, sum)| *score = sum);
     } else {
         scores.fill(0.0);
-        for &neuron in spikes {
+        for neuron in spikes.iter().map(|&n| n as usize) {
             let row = &fc_weight[neuron * classes..][..classes];
             scores.iter_mut().zip(row).for_each(|(s, &k)| *s += k);
         }
@@ -433,6 +455,19 @@ fn step_group<R: ChargeRule>(
     compare.at_least(&charged, dynamics.v_threshold)
 }
 
+/// [`Compare32::fire_and_add`] for the fewer than [`MASK_BITS`] IF neurons at the end of a
+/// row.
+#[inline(always)]
+fn integrate_tail(dynamics: Dynamics, h: &mut [f32], bias: &[f32]) -> u32 {
+    let mut fired = 0u32;
+    for (j, (h, &bias)) in h.iter_mut().zip(bias).enumerate() {
+        let (spike, next) = dynamics.fire_and_reset(*h);
+        *h = next + bias;
+        fired |= u32::from(spike != 0.0) << j;
+    }
+    fired
+}
+
 /// [`step_group`] for the fewer than [`MASK_BITS`] neurons at the end of a row.
 #[inline(always)]
 fn step_tail<R: ChargeRule>(
@@ -449,15 +484,6 @@ fn step_tail<R: ChargeRule>(
         fired |= u32::from(spike != 0.0) << j;
     }
     fired
-}
-
-/// Appends the neurons `first + l` of the set bits `l` of `fired`.
-#[inline(always)]
-fn push_spikes(spikes: &mut Vec<usize>, first: usize, mut fired: u32) {
-    while fired != 0 {
-        spikes.push(first + fired.trailing_zeros() as usize);
-        fired &= fired - 1;
-    }
 }
 
 /// `out += value · taps`, without the multiplication for a single event (`value` = 1). The

@@ -83,12 +83,17 @@ fn check_sized(neuron: NeuronSpec, seed: u64, classes: usize, width: usize) {
     );
 }
 
+/// IF neurons take the path that scatters events straight into the potentials: hard
+/// reset to 0 and to another value, and soft reset.
 #[test]
 fn if_neurons_match_the_dense_pass_exactly() {
-    for seed in [1, 2, 3] {
+    let resets = [(None, None), (Some(-0.25), None), (None, Some(true))];
+    for (seed, (v_reset, soft_reset)) in [1, 2, 3].into_iter().zip(resets) {
         check(
             NeuronSpec {
                 v_threshold: Some(0.5),
+                v_reset,
+                soft_reset,
                 ..NeuronSpec::default()
             },
             seed,
