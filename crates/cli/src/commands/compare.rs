@@ -2,6 +2,8 @@
 //! experiment's SNN and CNN — compared on accuracy, speed, activity, synaptic operations and
 //! energy.
 
+use std::path::PathBuf;
+
 use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
 use serde::Serialize;
@@ -69,8 +71,8 @@ impl Ratios {
 }
 
 /// Runs `spikeforge compare`. A network whose training diverges is reported and the others
-/// still train; any other error stops the command.
-pub fn run(args: &CompareArgs) -> Result<()> {
+/// still train; any other error stops the command. Returns the comparison record's path.
+pub fn run(args: &CompareArgs) -> Result<PathBuf> {
     let experiment = &args.experiment;
     experiment.validate()?;
     let sources = args
@@ -159,10 +161,11 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         ratios,
     };
     let json = serde_json::to_vec_pretty(&comparison)?;
-    events::formats::write_atomically(&dir.join("compare.json"), &json)?;
+    let record = dir.join("compare.json");
+    events::formats::write_atomically(&record, &json)?;
     report::plot_runs(&dir, &finished);
-    println!("comparison record: {}", dir.join("compare.json").display());
-    Ok(())
+    println!("comparison record: {}", record.display());
+    Ok(record)
 }
 
 /// Whether training stopped because the loss diverged.

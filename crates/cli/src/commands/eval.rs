@@ -47,7 +47,7 @@ pub struct EvalArgs {
 
 /// A run's checkpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Which {
+pub enum Which {
     /// The epoch with the best test accuracy.
     Best,
     /// The last finished epoch.
@@ -109,18 +109,12 @@ impl TestBatches {
     }
 }
 
-/// Runs `spikeforge eval`.
-pub fn run(args: &EvalArgs) -> Result<()> {
+/// Runs `spikeforge eval`; returns the path of the record it wrote.
+pub fn run(args: &EvalArgs) -> Result<PathBuf> {
     anyhow::ensure!(args.batch > 0, "--batch must be at least 1");
     anyhow::ensure!(args.repeats > 0, "--repeats must be at least 1");
-    let record = load_record(&args.run)?;
-    let checkpoint = args.run.join(match args.checkpoint {
-        Which::Best => BEST_CHECKPOINT,
-        Which::Last => LAST_CHECKPOINT,
-    });
     let (device, device_name) = args.device.device()?;
-    let skeleton = record.model.init(0, &device)?;
-    let (net, _) = load_checkpoint_model(skeleton, &checkpoint)?;
+    let (net, record, checkpoint) = load_trained(&args.run, args.checkpoint, &device)?;
     let test = test_batches(&record, args.batch, &device)?;
     println!(
         "{}: {} test samples of {:?}, batch {}, dense pass on {device_name}",
@@ -161,7 +155,23 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         .unwrap_or_else(|| args.run.join("eval.json"));
     write_json_atomically(&json, &record)?;
     println!("wrote {}", json.display());
-    Ok(())
+    Ok(json)
+}
+
+/// A run's trained network on `device`, from one of its checkpoints; with the run's record
+/// and the checkpoint's path.
+pub fn load_trained(
+    run: &Path,
+    checkpoint: Which,
+    device: &Device,
+) -> Result<(Network, RunRecord, PathBuf)> {
+    let record = load_record(run)?;
+    let path = run.join(match checkpoint {
+        Which::Best => BEST_CHECKPOINT,
+        Which::Last => LAST_CHECKPOINT,
+    });
+    let (net, _) = load_checkpoint_model(record.model.init(0, device)?, &path)?;
+    Ok((net, record, path))
 }
 
 /// The recorded test set: the run's cache, split checked, the same subset as in training.

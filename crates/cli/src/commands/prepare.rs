@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::Args;
 
-use super::data::{DataArgs, prepare_data};
+use super::data::{DataArgs, PreparedData, prepare_data};
 
 /// Options of `spikeforge prepare`.
 #[derive(Debug, Args)]
@@ -15,9 +15,16 @@ pub struct PrepareArgs {
     seed: u64,
 }
 
+impl PrepareArgs {
+    /// The frame cache these options name, built or reused (with progress bars).
+    pub fn prepare(&self) -> Result<PreparedData> {
+        prepare_data(&self.data, self.seed)
+    }
+}
+
 /// Runs `spikeforge prepare`.
 pub fn run(args: &PrepareArgs) -> Result<()> {
-    let prepared = prepare_data(&args.data, args.seed)?;
+    let prepared = args.prepare()?;
     let settings = &prepared.cache.manifest.settings();
     println!(
         "cache ready: {} frames of [{}, 2, {}, {}] per recording; {} skipped; manifest {}",

@@ -10,7 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use snn::nn::ModelName;
 use snn::train::data::{CachePart, FrameSource, Subset};
 use snn::train::{
-    DatasetSource, LossKind, OptimizerSpec, Progress, Run, RunRecord, Schedule, TrainConfig, fit,
+    DatasetSource, LossKind, OptimizerSpec, Progress, RUN_RECORD, Run, RunRecord, Schedule,
+    TrainConfig, fit,
 };
 
 use super::data::{DataArgs, PreparedData, prepare_data};
@@ -287,8 +288,8 @@ impl ExperimentArgs {
     }
 }
 
-/// Runs `spikeforge train`.
-pub fn run(args: &TrainArgs) -> Result<()> {
+/// Runs `spikeforge train`; returns the run record's path.
+pub fn run(args: &TrainArgs) -> Result<PathBuf> {
     let experiment = &args.experiment;
     experiment.validate()?;
     let source = ModelSource::find(&args.model).context("--model")?;
@@ -301,8 +302,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let record = train_one(experiment, (&source, true), &prepared, &dir)?;
     report::print_table(&[(source.name.as_str(), &record)]);
     report::plot_runs(&dir, &[(source.name.as_str(), &record)]);
-    println!("run record: {}", dir.join("run.json").display());
-    Ok(())
+    let record = dir.join(RUN_RECORD);
+    println!("run record: {}", record.display());
+    Ok(record)
 }
 
 /// Trains the network of `source` on the prepared data into `dir`, showing progress

@@ -106,6 +106,15 @@ impl FrameCache {
             .collect()
     }
 
+    /// Every slot's frames of a part as mapped from its file, without a copy: `[slots, T, 2,
+    /// h, w]` little-endian `f32`, 4-byte aligned (the map starts on a page).
+    pub fn part_bytes(&self, part: Part) -> &[u8] {
+        match part {
+            Part::Train => &self.train,
+            Part::Test => &self.test,
+        }
+    }
+
     /// The frames of one slot, `[T, 2, h, w]`.
     pub fn frames(&self, part: Part, slot: usize) -> Vec<f32> {
         let mut frames = vec![0.0; self.manifest.settings().sample_len()];
@@ -118,10 +127,7 @@ impl FrameCache {
     /// # Panics
     /// If `slot` is not a slot of `part` (the slots of [`FrameCache::samples`] are).
     pub fn copy_frames(&self, part: Part, slot: usize, out: &mut [f32]) {
-        let bytes = match part {
-            Part::Train => &self.train,
-            Part::Test => &self.test,
-        };
+        let bytes = self.part_bytes(part);
         let sample_bytes = self.manifest.settings().sample_len() * 4;
         let sample = &bytes[slot * sample_bytes..(slot + 1) * sample_bytes];
         for (value, b) in out.iter_mut().zip(sample.chunks_exact(4)) {

@@ -25,7 +25,7 @@ pub use loss::LossKind;
 pub use optimizer::OptimizerSpec;
 pub use record::{
     DatasetInfo, DatasetSource, EpochMetrics, Evaluation, LayerRate, ModelInfo, RECORD_VERSION,
-    RunRecord, TrainConfig, median,
+    RUN_RECORD, RunRecord, TrainConfig, median,
 };
 pub use schedule::Schedule;
 
