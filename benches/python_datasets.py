@@ -5,7 +5,8 @@ number, at the sensor's 128×128 on both sides: SpikingJelly has no resize step)
 worker processes). Tonic is left out: its CIFAR10-DVS reads the AEDAT 4 copy of the dataset, not
 these AEDAT 2.0 files.
 
-Usage: python_datasets.py DATA_DIR THREADS WORKERS. Prints one JSON object.
+Usage: python_datasets.py DATA_DIR THREADS WORKERS OUT_JSON (the libraries print progress to
+stdout; the figures go to OUT_JSON).
 """
 
 import json
@@ -25,6 +26,7 @@ from spikingjelly import configure  # noqa: E402
 DATA = pathlib.Path(sys.argv[1]).resolve()
 THREADS = int(sys.argv[2])
 WORKERS = int(sys.argv[3])
+OUT = pathlib.Path(sys.argv[4])
 configure.max_threads_number_for_datasets_preprocess = THREADS
 torch.set_num_threads(THREADS)
 
@@ -54,6 +56,7 @@ def spikeforge_side(work: pathlib.Path) -> dict:
 
 
 def spikingjelly_side(work: pathlib.Path) -> dict:
+    work.mkdir()
     (work / "extract").symlink_to(DATA, target_is_directory=True)
     (work / "events_np").mkdir()
     start = time.perf_counter()
@@ -83,7 +86,7 @@ def main():
         "first_use_ratio": anchor["first_use_s"] / ours["first_use_s"],
         "epoch_ratio": anchor["epoch_s"] / ours["epoch_s"],
     }
-    print(json.dumps(record))
+    OUT.write_text(json.dumps(record) + "\n")
 
 
 if __name__ == "__main__":

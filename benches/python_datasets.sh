@@ -12,7 +12,8 @@ files="${FILES:-200}"
 workers="${WORKERS:-0}"
 python="$(benches/setup_anchor_env.sh)"
 
-cargo build --release -p spikeforge -p spikeforge-python
+# The same build as the tests' (`.ci/run`): the binary and the extension without a second burn.
+cargo build --release --workspace --lib --bins --tests --examples
 cp target/release/lib_spikeforge.so python/spikeforge/_spikeforge.abi3.so
 data=target/bench/cifar10-dvs-synthetic
 if [ "$(find "$data" -name '*.aedat' 2>/dev/null | wc -l)" -ne "$files" ]; then
@@ -20,13 +21,13 @@ if [ "$(find "$data" -name '*.aedat' 2>/dev/null | wc -l)" -ne "$files" ]; then
   RAYON_NUM_THREADS="$threads" target/release/spikeforge bench preprocess --files "$files" \
     --json target/bench/preprocess.json >/dev/null
 fi
-record="$(RAYON_NUM_THREADS="$threads" PYTHONPATH=python "$python" benches/python_datasets.py "$data" "$threads" "$workers")"
-mkdir -p target/bench
-echo "$record" > target/bench/python-datasets.json
-"$python" - "$record" <<'PY'
-import json, sys
+out=target/bench/python-datasets.json
+RAYON_NUM_THREADS="$threads" PYTHONPATH=python "$python" benches/python_datasets.py "$data" "$threads" \
+  "$workers" "$out"
+"$python" - "$out" <<'PY'
+import json, pathlib, sys
 
-r = json.loads(sys.argv[1])
+r = json.loads(pathlib.Path(sys.argv[1]).read_text())
 ours, anchor = r["spikeforge"], r["spikingjelly_side"]
 print(f"{r['recordings']} CIFAR10-DVS recordings, {r['threads']} threads, {r['workers']} DataLoader workers")
 print(f"  first use   spikeforge {ours['first_use_s']:8.2f} s   SpikingJelly {anchor['first_use_s']:8.2f} s   "
