@@ -13,7 +13,7 @@ workers="${WORKERS:-0}"
 python="$(benches/setup_anchor_env.sh)"
 
 # The same build as the tests' (`.ci/run`): the binary and the extension without a second burn.
-cargo build --release --workspace --lib --bins --tests --examples
+PYO3_BUILD_EXTENSION_MODULE=1 cargo build --release --workspace --lib --bins --tests --examples
 cp target/release/lib_spikeforge.so python/spikeforge/_spikeforge.abi3.so
 data=target/bench/cifar10-dvs-synthetic
 if [ "$(find "$data" -name '*.aedat' 2>/dev/null | wc -l)" -ne "$files" ]; then
