@@ -19,24 +19,8 @@ pub(crate) trait Compare32: Copy + 'static {
     /// (false for NaN); `h[l]` becomes the potential after the spike's reset (`reset`, or
     /// `H − threshold` for a soft reset; `H` where it did not fire) plus `add[l]`.
     #[inline(always)]
-    fn fire_and_add(
-        self,
-        h: &mut [f32; 32],
-        (threshold, reset): (f32, Option<f32>),
-        add: &[f32; 32],
-    ) -> u32 {
-        let mut fired = 0;
-        for (l, (h, &add)) in h.iter_mut().zip(add).enumerate() {
-            let spike = *h >= threshold;
-            let after = if spike {
-                reset.unwrap_or(*h - threshold)
-            } else {
-                *h
-            };
-            *h = after + add;
-            fired |= u32::from(spike) << l;
-        }
-        fired
+    fn fire_and_add(self, h: &mut [f32; 32], rule: (f32, Option<f32>), add: &[f32; 32]) -> u32 {
+        fire_and_add(h, rule, add)
     }
 
     /// Appends `first + l` for every set bit `l` of `mask`, in increasing order.
@@ -63,6 +47,27 @@ impl Compare32 for Portable {
     fn at_least(self, values: &[f32; 32], threshold: f32) -> u32 {
         bits(values, |v| v >= threshold)
     }
+}
+
+/// [`Compare32::fire_and_add`] in plain Rust, for up to 32 neurons (the end of a row too).
+#[inline(always)]
+pub(crate) fn fire_and_add(
+    h: &mut [f32],
+    (threshold, reset): (f32, Option<f32>),
+    add: &[f32],
+) -> u32 {
+    let mut fired = 0;
+    for (l, (h, &add)) in h.iter_mut().zip(add).enumerate() {
+        let spike = *h >= threshold;
+        let after = if spike {
+            reset.unwrap_or(*h - threshold)
+        } else {
+            *h
+        };
+        *h = after + add;
+        fired |= u32::from(spike) << l;
+    }
+    fired
 }
 
 #[inline(always)]

@@ -253,7 +253,7 @@ fn channel_last_rows(weight: &[f32], channels: usize, plane: usize, classes: usi
 /// One sample's working memory: sums `[h+2, w+2, channels]` (a border that scattered events
 /// may write to and nothing reads, so the scatter needs no bounds checks) — the currents,
 /// or for IF neurons the potentials themselves —, the potentials `[h, w, channels]` of the
-/// other neurons, and the hidden neurons' spikes (channel-last indices, in firing order; 32
+/// other neurons (unused for IF), and the hidden neurons' spikes (channel-last indices, in firing order; 32
 /// bits, so that a vector register compresses 16 at a time).
 struct Scratch {
     sums: Vec<f32>,
@@ -315,7 +315,9 @@ fn sample_steps<'a, R: ChargeRule>(
         let pairs = sums.iter_mut().zip(&net.conv_bias);
         pairs.for_each(|(sum, &bias)| *sum = start + bias);
     }
-    scratch.v.fill(dynamics.rest());
+    if !integrate {
+        scratch.v.fill(dynamics.rest());
+    }
     scratch.spikes.clear();
     let spikes = &mut scratch.spikes;
     let padded_row = (w + 2) * channels;
@@ -345,7 +347,7 @@ fn sample_steps<'a, R: ChargeRule>(
                     let fired = compare.fire_and_add(h, firing, bias);
                     compare.append_set_bits(spikes, (first + group * MASK_BITS) as u32, fired);
                 }
-                let fired = integrate_tail(dynamics, sum_tail, bias_tail);
+                let fired = bitmask::fire_and_add(sum_tail, firing, bias_tail);
                 compare.append_set_bits(spikes, tail_first, fired);
             } else {
                 let v_row = &mut scratch.v[first..][..w * channels];
@@ -453,19 +455,6 @@ fn step_group<R: ChargeRule>(
         currents[j] = bias[j];
     }
     compare.at_least(&charged, dynamics.v_threshold)
-}
-
-/// [`Compare32::fire_and_add`] for the fewer than [`MASK_BITS`] IF neurons at the end of a
-/// row.
-#[inline(always)]
-fn integrate_tail(dynamics: Dynamics, h: &mut [f32], bias: &[f32]) -> u32 {
-    let mut fired = 0u32;
-    for (j, (h, &bias)) in h.iter_mut().zip(bias).enumerate() {
-        let (spike, next) = dynamics.fire_and_reset(*h);
-        *h = next + bias;
-        fired |= u32::from(spike != 0.0) << j;
-    }
-    fired
 }
 
 /// [`step_group`] for the fewer than [`MASK_BITS`] neurons at the end of a row.

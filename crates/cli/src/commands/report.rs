@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
-use snn::train::{EpochMetrics, RunRecord};
+use snn::train::{EpochMetrics, RUN_RECORD, RunRecord};
 
 use crate::plots::{Series, YScale, bar_chart, line_chart};
 
@@ -65,7 +65,7 @@ pub fn run(args: &ReportArgs) -> Result<()> {
 /// The run folders at `path`: itself if it holds `run.json`, else the runs of a `compare`
 /// folder (its sub-folders holding `run.json`, in the order `compare.json` lists them).
 fn run_folders(path: &Path) -> Result<Vec<PathBuf>> {
-    if path.join("run.json").is_file() {
+    if path.join(RUN_RECORD).is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
     let listed: Vec<String> = std::fs::read(path.join("compare.json"))
@@ -86,7 +86,7 @@ fn run_folders(path: &Path) -> Result<Vec<PathBuf>> {
         runs = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         runs.sort();
     }
-    runs.retain(|dir| dir.join("run.json").is_file());
+    runs.retain(|dir| dir.join(RUN_RECORD).is_file());
     if runs.is_empty() {
         bail!(
             "{}: neither a run folder (run.json) nor a compare folder (runs in sub-folders)",
@@ -98,7 +98,7 @@ fn run_folders(path: &Path) -> Result<Vec<PathBuf>> {
 
 /// The run record in `dir/run.json`.
 pub fn load_record(dir: &Path) -> Result<RunRecord> {
-    let path = dir.join("run.json");
+    let path = dir.join(RUN_RECORD);
     std::fs::metadata(&path).with_context(|| format!("{}: not a run folder", path.display()))?;
     RunRecord::read(&path)
         .with_context(|| format!("{}: not a spikeforge run record", path.display()))
