@@ -30,10 +30,13 @@ __all__ = [
     "compare",
     "datasets",
     "evaluate",
+    "export_nir",
+    "import_nir",
     "load_run",
     "read_events",
     "to_frames",
     "train",
+    "transform",
     "write_events",
 ]
 
@@ -47,9 +50,11 @@ PathLike = Union[str, "os.PathLike[str]"]
 def read_events(path: PathLike, format: Optional[str] = None) -> np.ndarray:
     """Reads an event recording into a structured array of :data:`EVENT_DTYPE`.
 
-    ``format``: ``"aedat2"`` (CIFAR10-DVS), ``"aedat3"`` (DVS128 Gesture), ``"nmnist"``
-    (``.bin``/``.bs2``) or ``"npz"`` (SpikingJelly's ``events_np``); by default from the file
-    name and, for ``.aedat``, its header. The values are those SpikingJelly's loaders return
+    ``format``: ``"aedat2"`` (CIFAR10-DVS), ``"aedat3"`` (DVS128 Gesture), ``"aedat4"`` (DV
+    cameras), ``"nmnist"`` (``.bin``/``.bs2``), ``"npz"`` (SpikingJelly's ``events_np``),
+    ``"raw"`` (Prophesee EVT 2.0/3.0, as the header declares; also ``"evt2"``, ``"evt3"``) or
+    ``"dat"`` (Prophesee ``.dat``); by default from the file name and, for ``.aedat``, its
+    header. The camera formats' triggers and other non-event records are skipped. The values are those SpikingJelly's loaders return
     (``arr["t"]`` etc.; their dtypes are the narrowest that hold every valid value). A
     malformed file raises ``ValueError`` naming the file, the byte and what was expected.
     """
@@ -72,6 +77,27 @@ def write_events(path: PathLike, events: Any, format: Optional[str] = None) -> N
         if format is None:
             raise ValueError(f"{path}: pass format='aedat2' or format='nmnist'")
     _spikeforge.write_events(os.fspath(path), *_fields(events), format)
+
+
+def transform(events: Any, name: str, seed: int = 0, **settings: Any) -> np.ndarray:
+    """Applies one of Tonic's event transforms, with Tonic's semantics, to ``events``
+    (a structured array or a dict of ``t, x, y, p``); returns a new array of
+    :data:`EVENT_DTYPE`.
+
+    ``name``: ``Denoise``, ``RefractoryPeriod``, ``Decimation``, ``DropEvent``,
+    ``DropEventByTime``, ``DropEventByArea``, ``RandomFlipLR``, ``RandomFlipUD``,
+    ``RandomCrop``, ``CenterCrop``, ``SpatialJitter``, ``TimeJitter``, ``TimeSkew`` or
+    ``MergePolarities``. ``settings``: the transform's parameters by Tonic's names, except
+    that a sensor is ``width=`` and ``height=`` (not ``sensor_size``) and crop sizes are
+    ``target_width``/``target_height`` (RandomCrop) or ``size_width``/``size_height``
+    (CenterCrop); a range is a pair ``(low, high)``; omitted ones take Tonic's defaults.
+    Random draws come from ``seed`` only (the same seed, the same result). Example:
+    ``spikeforge.transform(events, "Denoise", filter_time=10_000)``.
+    """
+    fields = _spikeforge.transform_events(*_fields(events), name, json.dumps(settings), seed)
+    out = np.empty(len(fields[0]), dtype=EVENT_DTYPE)
+    out["t"], out["x"], out["y"], out["p"] = fields
+    return out
 
 
 def to_frames(
@@ -138,6 +164,21 @@ def evaluate(run: PathLike, **options: Any) -> dict:
     (``sparse=True``: also event-driven); returns the evaluation record."""
     path = _spikeforge.run_command(["eval", os.fspath(run), *_argv(**options)])
     return _record(path, None)
+
+
+def export_nir(run: PathLike, path: PathLike, **options: Any) -> str:
+    """Writes a run's trained network as a NIR graph, as ``spikeforge export RUN --nir PATH``
+    (``checkpoint="last"``, ``dt=``, ``soft_reset_as_hard=True``); returns the path."""
+    _spikeforge.run_command(["export", os.fspath(run), "--nir", os.fspath(path), *_argv(**options)])
+    return os.fspath(path)
+
+
+def import_nir(path: PathLike, out: PathLike, **options: Any) -> str:
+    """Reads a NIR graph into a run folder (its network file and weights, which ``train``,
+    :func:`load_run` and :func:`export_nir` take), as ``spikeforge import PATH --out OUT``;
+    returns the folder."""
+    _spikeforge.run_command(["import", os.fspath(path), "--out", os.fspath(out), *_argv(**options)])
+    return os.fspath(out)
 
 
 class Run:

@@ -31,6 +31,15 @@ def to_frames(
     options: Sequence[str],
     duration: Optional[int] = None,
 ) -> npt.NDArray[np.float32]: ...
+def transform_events(
+    t: npt.NDArray[np.uint64],
+    x: npt.NDArray[np.uint16],
+    y: npt.NDArray[np.uint16],
+    p: npt.NDArray[np.uint8],
+    name: str,
+    settings: str,
+    seed: int,
+) -> _EventFields: ...
 def run_command(args: Sequence[str]) -> Optional[str]: ...
 def command_help(command: str) -> str: ...
 

@@ -22,7 +22,16 @@ import numpy as np
 
 from . import _spikeforge
 
-__all__ = ["BuiltIn", "CIFAR10DVS", "DVS128Gesture", "FrameDataset", "NMNIST"]
+__all__ = [
+    "BuiltIn",
+    "CIFAR10DVS",
+    "DVS128Gesture",
+    "FrameDataset",
+    "NCaltech101",
+    "NMNIST",
+    "SHD",
+    "SSC",
+]
 
 Size = Union[int, Tuple[int, int]]
 
@@ -30,8 +39,8 @@ Size = Union[int, Tuple[int, int]]
 class FrameDataset:
     """A dataset's training or test part as frames (the base of the named datasets).
 
-    ``dataset``: ``default`` (the built-in dataset), ``cifar10-dvs``, ``nmnist`` or
-    ``dvs-gesture``. The options are those of ``spikeforge prepare``: ``frames``,
+    ``dataset``: ``default`` (the built-in dataset), ``cifar10-dvs``, ``nmnist``,
+    ``dvs-gesture``, ``n-caltech101``, ``shd`` or ``ssc``. The options are those of ``spikeforge prepare``: ``frames``,
     ``split_by`` (``number``/``time``), ``size`` (``32`` or ``(h, w)``; default 32×32, as on
     the command line), ``resize``, ``split`` (``spikingjelly``, ``tebn``, ``random``),
     ``train_ratio``, ``seed`` (of a random split), ``cache`` (the cache root; default
@@ -194,6 +203,29 @@ class DVS128Gesture(_FolderDataset):
     ``trials_to_train.txt``/``trials_to_test.txt``; each labelled window is a sample."""
 
     _dataset = "dvs-gesture"
+
+
+class NCaltech101(CIFAR10DVS):
+    """N-Caltech101: 101 class folders of ``.bin`` recordings (180×240) in ``root``,
+    ``root/Caltech101`` or ``root/extract/Caltech101``; classes in code-point order, split per
+    class as CIFAR10-DVS (no published split)."""
+
+    _dataset = "n-caltech101"
+
+
+class SHD(_FolderDataset):
+    """Spiking Heidelberg Digits: ``shd_train.h5`` and ``shd_test.h5`` in ``root`` (or
+    ``root/events_h5``), extracted once into the cache folder. Items are
+    ``float32 [T, 2, 1, 700]``: channel 0 counts each cochlear channel's spikes (SpikingJelly's
+    ``[T, 700]`` frames), channel 1 is empty."""
+
+    _dataset = "shd"
+
+
+class SSC(SHD):
+    """Spiking Speech Commands: ``ssc_train.h5`` and ``ssc_test.h5``, as :class:`SHD`."""
+
+    _dataset = "ssc"
 
 
 class BuiltIn(FrameDataset):

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use events::formats::{aedat2, aedat3, nmnist, spikingjelly_npz};
+use events::formats::prophesee::{self, dat};
+use events::formats::{aedat2, aedat3, aedat4, nmnist, spikingjelly_npz};
 use events::{Events, EventsError};
 use numpy::{PyArray1, PyArray4, PyArrayMethods, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
@@ -24,11 +25,18 @@ enum Format {
     Nmnist,
     /// SpikingJelly's `events_np` `.npz`.
     Npz,
+    /// AEDAT 4 (DV cameras).
+    Aedat4,
+    /// Prophesee `.raw`, EVT 2.0 or EVT 3.0 as its header declares.
+    Raw,
+    /// Prophesee `.dat`.
+    Dat,
 }
 
 impl Format {
-    const NAMES: &str = "aedat2 (CIFAR10-DVS), aedat3 (DVS128 Gesture), nmnist (.bin/.bs2), npz \
-                         (SpikingJelly's events_np)";
+    const NAMES: &str = "aedat2 (CIFAR10-DVS), aedat3 (DVS128 Gesture), aedat4 (DV cameras), \
+                         nmnist (.bin/.bs2), npz (SpikingJelly's events_np), raw (Prophesee EVT \
+                         2.0/3.0), dat (Prophesee .dat)";
 
     fn named(name: &str) -> PyResult<Self> {
         Ok(match name.to_ascii_lowercase().as_str() {
@@ -36,6 +44,9 @@ impl Format {
             "aedat3" | "dvs-gesture" | "dvs128-gesture" => Self::Aedat3,
             "nmnist" | "n-mnist" | "bin" | "bs2" => Self::Nmnist,
             "npz" => Self::Npz,
+            "aedat4" => Self::Aedat4,
+            "raw" | "evt2" | "evt3" | "prophesee" => Self::Raw,
+            "dat" => Self::Dat,
             _ => {
                 return Err(PyValueError::new_err(format!(
                     "unknown event format `{name}`; expected one of {}",
@@ -54,10 +65,14 @@ impl Format {
         match extension.as_deref() {
             Some("bin" | "bs2") => Ok(Self::Nmnist),
             Some("npz") => Ok(Self::Npz),
+            Some("aedat4") => Ok(Self::Aedat4),
+            Some("raw") => Ok(Self::Raw),
+            Some("dat") => Ok(Self::Dat),
             Some("aedat") if bytes.starts_with(b"#!AER-DAT2") => Ok(Self::Aedat2),
             Some("aedat") if bytes.starts_with(b"#!AER-DAT3") => Ok(Self::Aedat3),
+            Some("aedat") if bytes.starts_with(aedat4::MAGIC) => Ok(Self::Aedat4),
             Some("aedat") => Err(PyValueError::new_err(format!(
-                "{}: at byte 0: an AEDAT header line `#!AER-DAT2.0` or `#!AER-DAT3.1`",
+                "{}: at byte 0: an AEDAT header line `#!AER-DAT2.0`, `#!AER-DAT3.1` or `#!AER-DAT4.0`",
                 path.display()
             ))),
             _ => Err(PyValueError::new_err(format!(
@@ -70,14 +85,14 @@ impl Format {
 }
 
 /// The four fields of a recording, as NumPy arrays.
-type EventArrays<'py> = (
+pub(crate) type EventArrays<'py> = (
     Bound<'py, PyArray1<u64>>,
     Bound<'py, PyArray1<u16>>,
     Bound<'py, PyArray1<u16>>,
     Bound<'py, PyArray1<u8>>,
 );
 
-fn to_arrays(py: Python<'_>, events: Events) -> EventArrays<'_> {
+pub(crate) fn to_arrays(py: Python<'_>, events: Events) -> EventArrays<'_> {
     (
         PyArray1::from_vec(py, events.t),
         PyArray1::from_vec(py, events.x),
@@ -111,6 +126,9 @@ pub fn read_events<'py>(
             Format::Aedat3 => aedat3::parse(&bytes, &path),
             Format::Nmnist => nmnist::parse(&bytes, &path),
             Format::Npz => spikingjelly_npz::parse_events(&bytes, &path),
+            Format::Aedat4 => aedat4::parse(&bytes, &path).map(|r| r.events),
+            Format::Raw => prophesee::parse_raw(&bytes, &path).map(|r| r.events),
+            Format::Dat => dat::parse(&bytes, &path).map(|r| r.events),
         };
         parsed.map_err(events_error)
     })?;
@@ -118,7 +136,7 @@ pub fn read_events<'py>(
 }
 
 /// Events from the four field arrays (equal lengths, contiguous).
-fn events_of(
+pub(crate) fn events_of(
     t: &PyReadonlyArray1<'_, u64>,
     x: &PyReadonlyArray1<'_, u16>,
     y: &PyReadonlyArray1<'_, u16>,
@@ -159,7 +177,7 @@ pub fn write_events(
     let write = match format {
         Format::Aedat2 => aedat2::write,
         Format::Nmnist => nmnist::write,
-        Format::Aedat3 | Format::Npz => {
+        Format::Aedat3 | Format::Npz | Format::Aedat4 | Format::Raw | Format::Dat => {
             return Err(PyValueError::new_err(
                 "events are written as aedat2 (CIFAR10-DVS) or nmnist (.bin)",
             ));

@@ -9,6 +9,7 @@
 mod cache;
 mod commands;
 mod events_io;
+mod transforms;
 
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -26,6 +27,7 @@ fn _spikeforge(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(events_io::read_events, m)?)?;
     m.add_function(wrap_pyfunction!(events_io::write_events, m)?)?;
     m.add_function(wrap_pyfunction!(events_io::to_frames, m)?)?;
+    m.add_function(wrap_pyfunction!(transforms::transform_events, m)?)?;
     m.add_function(wrap_pyfunction!(commands::run_command, m)?)?;
     m.add_function(wrap_pyfunction!(commands::command_help, m)?)?;
     m.add_class::<cache::FrameCache>()?;

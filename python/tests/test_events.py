@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 import spikeforge
-from conftest import GOLDEN, golden_events
+from conftest import GOLDEN, REPO, golden_events
+
+CAMERA = REPO / "crates" / "events" / "tests" / "fixtures" / "prophesee_aedat4"
 
 
 @pytest.mark.parametrize(
@@ -21,6 +23,27 @@ def test_read_events_equals_spikingjelly(recording, stem):
     events = spikeforge.read_events(GOLDEN / recording)
     expected = golden_events(GOLDEN / stem)
     assert events.dtype == spikeforge.EVENT_DTYPE
+    assert len(events) == len(expected["t"]) > 0
+    for field in "txyp":
+        np.testing.assert_array_equal(events[field], expected[field], err_msg=field)
+
+
+@pytest.mark.parametrize(
+    "recording, format",
+    [
+        ("none.aedat4", None),
+        ("zstd.aedat4", "aedat4"),
+        ("evt2.raw", None),
+        ("evt3.raw", "evt3"),
+        ("gen1.dat", None),
+    ],
+)
+def test_camera_formats_read_as_the_independent_tools_read_them(recording, format):
+    import json
+
+    events = spikeforge.read_events(CAMERA / recording, format=format)
+    stem = recording.rsplit(".", 1)[0]
+    expected = json.loads((CAMERA / f"{stem}.expected.json").read_text())
     assert len(events) == len(expected["t"]) > 0
     for field in "txyp":
         np.testing.assert_array_equal(events[field], expected[field], err_msg=field)
@@ -50,12 +73,12 @@ def test_bad_files_and_values_are_clear_errors(tmp_path):
     bad.write_bytes(b"#!AER-DAT2.0\r\n" + b"\x00" * 5)
     with pytest.raises(ValueError, match=r"bad\.aedat: at byte"):
         spikeforge.read_events(bad)
-    unknown = tmp_path / "events.dat"
+    unknown = tmp_path / "events.txt"
     unknown.write_bytes(b"\x00" * 8)
     with pytest.raises(ValueError, match="format="):
         spikeforge.read_events(unknown)
     with pytest.raises(ValueError, match="unknown event format"):
-        spikeforge.read_events(unknown, format="evt3")
+        spikeforge.read_events(unknown, format="evt21")
     negative = {"t": np.array([-1, 2]), "x": np.array([0, 1]), "y": np.array([0, 1]), "p": np.array([0, 1])}
     with pytest.raises(ValueError, match="'t' holds values outside"):
         spikeforge.write_events(tmp_path / "n.bin", negative)

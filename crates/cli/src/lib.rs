@@ -33,6 +33,10 @@ pub enum Command {
     Models(commands::models::ModelsArgs),
     /// Evaluate a trained run's checkpoint on its test set (`--sparse`: also event-driven).
     Eval(commands::eval::EvalArgs),
+    /// Export a trained run's network as a NIR graph (`--nir FILE`) for other frameworks.
+    Export(commands::export::ExportArgs),
+    /// Import a NIR graph as a network file and a run folder holding its weights.
+    Import(commands::import::ImportArgs),
     /// The table and plots of finished runs (run folders or `compare` folders).
     Report(commands::report::ReportArgs),
     /// Turn still images into event recordings with an emulated event camera.
@@ -44,12 +48,15 @@ pub enum Command {
 
 impl Command {
     /// Runs the command. Returns the JSON record it wrote, for the commands that write one
-    /// (`train`: the run's `run.json`, `compare`: `compare.json`, `eval`: its record).
+    /// (`train`: the run's `run.json`, `compare`: `compare.json`, `eval`: its record,
+    /// `import`: the imported run's `run.json`).
     pub fn run(self) -> Result<Option<PathBuf>> {
         match self {
             Command::Train(args) => commands::train::run(&args).map(Some),
             Command::Compare(args) => commands::compare::run(&args).map(Some),
             Command::Eval(args) => commands::eval::run(&args).map(Some),
+            Command::Import(args) => commands::import::run(&args).map(Some),
+            Command::Export(args) => commands::export::run(&args).map(|()| None),
             Command::Prepare(args) => commands::prepare::run(&args).map(|()| None),
             Command::Models(args) => commands::models::run(&args).map(|()| None),
             Command::Report(args) => commands::report::run(&args).map(|()| None),

@@ -296,6 +296,12 @@ fn out_of_range_options_are_refused_before_any_work() {
         ),
         ("--param", "depth=3", "the network has no parameter `depth`"),
         ("--train-samples", "0", "--train-samples must be at least 1"),
+        ("--augment", "blur", "unknown augmentation `blur`"),
+        (
+            "--augment",
+            "cutout:0",
+            "`cutout:0`: the value must be a number in (0, 1024]",
+        ),
     ] {
         // `--option=value`, so that `-1` is not taken for an option.
         let assignment = format!("{option}={value}");
@@ -707,6 +713,7 @@ fn every_preset_trains_from_the_command_line() {
         "dvsgesture-net",
         "vggsnn",
         "sew-resnet",
+        "shd-net",
     ] {
         assert!(table.lines().any(|l| l.starts_with(preset)), "{table}");
         let out = scratch.join(preset);
@@ -792,5 +799,134 @@ fn neuron_options_apply_where_they_can() {
     let layer = &json(&plain.join("run.json"))["model"]["network"]["layers"][2];
     assert_eq!(layer["model"], "if");
     assert!(layer["tau"].is_null(), "{layer}");
+    std::fs::remove_dir_all(scratch).unwrap();
+}
+
+#[test]
+fn shd_and_n_caltech101_train_from_the_command_line() {
+    let scratch = std::env::temp_dir().join(format!("spikeforge-new-data-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let train = |dataset: &str, root: &Path, extra: &[&str]| {
+        let out = scratch.join(format!("{dataset}-run"));
+        let output = spikeforge()
+            .args(["train", "--dataset", dataset, "--root"])
+            .arg(root)
+            .arg("--cache")
+            .arg(scratch.join("cache"))
+            .args([
+                "--frames", "4", "--epochs", "1", "--batch", "4", "--width", "2",
+            ])
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        json(&out.join("run.json"))
+    };
+
+    // SHD: the events crate's HDF5 fixtures (5 training and 3 test spike trains), frames of
+    // its 700 channels by default.
+    let shd = scratch.join("shd");
+    std::fs::create_dir_all(&shd).unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/tests/fixtures/shd");
+    for file in ["shd_train.h5", "shd_test.h5"] {
+        std::fs::copy(fixtures.join(file), shd.join(file)).unwrap();
+    }
+    let record = train("shd", &shd, &["--model", "shd-net"]);
+    assert_eq!(record["status"], "complete");
+    assert_eq!(record["model"]["input"], serde_json::json!([2, 1, 700]));
+    assert_eq!(record["model"]["classes"], 20);
+
+    // N-Caltech101: 101 class folders of N-MNIST-format recordings from a 180×240 sensor.
+    let caltech = scratch.join("caltech/extract/Caltech101");
+    let mut state = 5u32;
+    let mut next = move |n: u16| {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        ((state >> 16) % u32::from(n)) as u16
+    };
+    for class in 0..101 {
+        for i in 0..2 {
+            let mut events = Events::default();
+            for k in 0..64u64 {
+                events.push(k * 10, next(240), next(180), next(2) as u8);
+            }
+            let path = caltech
+                .join(format!("class_{class:03}"))
+                .join(format!("image_{i:04}.bin"));
+            nmnist::write(&path, &events).unwrap();
+        }
+    }
+    let record = train(
+        "n-caltech101",
+        &scratch.join("caltech"),
+        &[
+            "--model",
+            "seed-snn",
+            "--size",
+            "45x60",
+            "--train-ratio",
+            "0.5",
+        ],
+    );
+    assert_eq!(record["status"], "complete");
+    assert_eq!(record["model"]["input"], serde_json::json!([2, 45, 60]));
+    assert_eq!(record["model"]["classes"], 101);
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+/// `--augment`: the run trains with it, records it, and a resume with other augmentations is
+/// refused (the same ones resume).
+#[test]
+fn augmentations_are_recorded_and_checked_on_resume() {
+    let scratch = scratch("augment");
+    let out = scratch.join("run");
+    let out_arg = out.to_str().unwrap();
+    let augment = [
+        "--augment",
+        "cutmix:0.5, flip-x,roll:3,cutout:8",
+        "--loss",
+        "ce",
+    ];
+    let mut extra = vec!["--epochs", "1", "--out", out_arg];
+    extra.extend(augment);
+    run(&scratch, "train", &extra);
+    let record = json(&out.join("run.json"));
+    assert_eq!(
+        record["training"]["augment"],
+        "flip-x,roll:3,cutout:8,cutmix:0.5"
+    );
+    assert_eq!(record["status"], "complete");
+
+    let other = invoke(
+        &scratch,
+        "train",
+        &[
+            "--epochs",
+            "2",
+            "--resume",
+            "--out",
+            out_arg,
+            "--loss",
+            "ce",
+            "--augment",
+            "flip-x",
+        ],
+    );
+    let stderr = String::from_utf8(other.stderr).unwrap();
+    assert!(
+        !other.status.success() && stderr.contains("different training settings"),
+        "{stderr}"
+    );
+    let mut extra = vec!["--epochs", "2", "--resume", "--out", out_arg];
+    extra.extend(augment);
+    run(&scratch, "train", &extra);
+    assert_eq!(
+        json(&out.join("run.json"))["epochs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     std::fs::remove_dir_all(scratch).unwrap();
 }

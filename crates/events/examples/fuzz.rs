@@ -2,7 +2,7 @@
 //! loader (the test suite runs the same targets briefly):
 //!
 //! ```text
-//! TMPDIR=/dev/shm cargo run --release -p spikeforge-events --example fuzz -- [INPUTS_PER_TARGET] [SEED]
+//! TMPDIR=/dev/shm cargo run --release -p spikeforge-events --example fuzz -- [INPUTS_PER_TARGET] [SEED] [TARGET,…]
 //! ```
 
 #[path = "../tests/fuzz/mod.rs"]

@@ -31,6 +31,11 @@ pub enum RecordingFormat {
     Aedat3,
     /// N-MNIST `.bin` / `.bs2`.
     NMnistBin,
+    /// N-Caltech101 `.bin`: N-MNIST's record format from an ATIS sensor of 180×240.
+    NCaltech101Bin,
+    /// A spike train of SHD or SSC, extracted from its HDF5 file into a one-sample file
+    /// ([`crate::formats::shd`]), integrated at one row of 700 units.
+    SpikeTrain,
     /// SpikingJelly's `events_np` `.npz` cache of recordings from a sensor of this
     /// `(height, width)`.
     SpikingJellyNpz(usize, usize),
@@ -159,6 +164,29 @@ pub fn cifar10_dvs(root: &Path) -> Result<DatasetIndex> {
             RecordingFormat::SpikingJellyNpz(height, width),
         )
     }
+}
+
+/// N-Caltech101 as SpikingJelly lays it out: 101 class folders of `.bin` recordings (N-MNIST's
+/// record format, 180×240) in `root`, `root/Caltech101` or `root/extract/Caltech101`, classes
+/// in code-point order (`BACKGROUND_Google`, `Faces_easy`, … before `accordion`). There is no
+/// published split: the caller splits per class ([`crate::split::SplitManifest::split`]).
+pub fn n_caltech101(root: &Path) -> Result<DatasetIndex> {
+    let folder = [root.join("extract/Caltech101"), root.join("Caltech101")]
+        .into_iter()
+        .find(|folder| folder.is_dir())
+        .unwrap_or_else(|| root.to_path_buf());
+    let index = scan_class_folders(&folder, &["bin"], RecordingFormat::NCaltech101Bin)?;
+    if index.classes.len() != 101 {
+        return Err(EventsError::malformed(
+            &folder,
+            0,
+            format!(
+                "N-Caltech101's 101 class folders; this folder has {}",
+                index.classes.len()
+            ),
+        ));
+    }
+    Ok(index)
 }
 
 /// The small N-MNIST subset layout (SLAYER's NMNISTsmall): `<id>.bs2` files and two label

@@ -5,11 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use crate::dataset::{
-    DatasetIndex, Recording, RecordingFormat, cifar10_dvs, dvs128_gesture, nmnist_class_folders,
-    nmnist_id_lists,
+    DatasetIndex, Recording, RecordingFormat, cifar10_dvs, dvs128_gesture, n_caltech101,
+    nmnist_class_folders, nmnist_id_lists,
 };
 use crate::default_dataset::{DefaultDatasetSpec, ensure};
 use crate::error::Result;
+use crate::heidelberg::Heidelberg;
 use crate::split::{SplitManifest, SplitRule};
 
 /// The datasets spikeforge reads.
@@ -23,6 +24,13 @@ pub enum DatasetKind {
     Nmnist,
     /// DVS128 Gesture (AEDAT 3.1 trials with label CSVs, `trials_to_*.txt` lists).
     DvsGesture,
+    /// N-Caltech101 (101 class folders of `.bin` recordings), split by a [`SplitRule`].
+    NCaltech101,
+    /// Spiking Heidelberg Digits (`shd_train.h5`, `shd_test.h5`), extracted once into the
+    /// cache root's `datasets/` folder.
+    Shd,
+    /// Spiking Speech Commands (`ssc_train.h5`, `ssc_test.h5`), likewise.
+    Ssc,
 }
 
 /// A dataset's recordings and split, ready for [`crate::cache::prepare`].
@@ -41,8 +49,9 @@ pub struct OpenedDataset {
 
 impl DatasetKind {
     /// Opens the dataset at `root` (ignored for the built-in one, which lives under
-    /// `cache_root/datasets`); `rule` splits CIFAR10-DVS (the others have their own
-    /// train/test parts); `progress` is called once per generated built-in recording.
+    /// `cache_root/datasets`); `rule` splits CIFAR10-DVS and N-Caltech101 (the others have
+    /// their own train/test parts); `progress` is called once per generated built-in
+    /// recording or extracted SHD/SSC sample.
     pub fn open(
         self,
         root: &Path,
@@ -99,6 +108,20 @@ impl DatasetKind {
             Self::DvsGesture => {
                 let (train, test) = dvs128_gesture(root)?;
                 OpenedDataset::from_parts("dvs-gesture", train, test)
+            }
+            Self::NCaltech101 => {
+                let index = n_caltech101(root)?;
+                let split = SplitManifest::split(&index, rule)?;
+                OpenedDataset::named("n-caltech101", index, split)
+            }
+            Self::Shd | Self::Ssc => {
+                let which = if self == Self::Shd {
+                    Heidelberg::Shd
+                } else {
+                    Heidelberg::Ssc
+                };
+                let (train, test) = which.open(root, &cache_root.join("datasets"), progress)?;
+                OpenedDataset::from_parts(which.name(), train, test)
             }
         };
         Ok(opened)

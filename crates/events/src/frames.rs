@@ -90,12 +90,7 @@ pub fn segment_bounds(
     }
     let mut bounds = Vec::with_capacity(frames);
     match split_by {
-        SplitBy::Number => {
-            let per_frame = n / frames;
-            for i in 0..frames {
-                bounds.push((i * per_frame, (i + 1) * per_frame));
-            }
-        }
+        SplitBy::Number => bounds = number_bounds(n, frames),
         SplitBy::Time => {
             let (first, last) = (t[0], t[n - 1]);
             if last < first {
@@ -134,6 +129,15 @@ pub fn segment_bounds(
         last.1 = n;
     }
     Ok(bounds)
+}
+
+/// Split by number: `n / frames` events per frame, the remainder to the last (whose end the
+/// caller sets to `n`).
+pub(crate) fn number_bounds(n: usize, frames: usize) -> Vec<(usize, usize)> {
+    let per_frame = n / frames;
+    (0..frames)
+        .map(|i| (i * per_frame, (i + 1) * per_frame))
+        .collect()
 }
 
 /// Integrates `events` into `frames` count frames of `height × width`.

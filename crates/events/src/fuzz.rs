@@ -159,8 +159,16 @@ pub fn long_run(name: &str, targets: impl FnOnce(&Path) -> Vec<Target>) -> ExitC
         })
     };
     let (inputs, seed) = (number(1_000_000), number(0x5EED));
+    // An optional third argument: the targets to run, comma-separated (default: all).
+    let only: Option<Vec<String>> = args
+        .next()
+        .map(|names| names.split(',').map(str::to_string).collect());
     let scratch = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
-    let held = run_and_report(&targets(&scratch), inputs, seed);
+    let mut chosen = targets(&scratch);
+    if let Some(only) = &only {
+        chosen.retain(|target| only.iter().any(|name| name == target.name));
+    }
+    let held = run_and_report(&chosen, inputs, seed);
     let _ = std::fs::remove_dir_all(&scratch);
     if held {
         ExitCode::SUCCESS

@@ -16,12 +16,15 @@ pub mod events;
 pub mod formats;
 pub mod frames;
 pub mod fuzz;
+pub mod heidelberg;
 pub mod images;
 pub mod panics;
 pub mod pipeline;
 pub mod resize;
 pub mod saccades;
+pub mod spike_frames;
 pub mod split;
+pub mod transforms;
 
 pub use error::{EventsError, Result};
 pub use events::Events;

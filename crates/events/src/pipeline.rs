@@ -15,9 +15,10 @@ use std::path::Path;
 use crate::dataset::RecordingFormat;
 use crate::error::Result;
 use crate::events::Events;
-use crate::formats::{aedat2, aedat3, nmnist, spikingjelly_npz};
+use crate::formats::{aedat2, aedat3, nmnist, shd, spikingjelly_npz};
 use crate::frames::{Frames, SplitBy, integrate};
 use crate::resize::{Resize, resize};
+use crate::spike_frames::integrate_spike_train;
 
 use crate::cache::FrameSettings;
 
@@ -31,6 +32,17 @@ pub fn frames_from_bytes(
     if let Some(frames) = single_pass(bytes, format, settings) {
         return Ok(frames);
     }
+    if format == RecordingFormat::SpikeTrain {
+        let train = shd::SpikeTrain::parse(bytes, path)?;
+        let frames = integrate_spike_train(
+            &train,
+            settings.frames,
+            settings.split_by,
+            settings.empty_windows,
+            path,
+        )?;
+        return Ok(resize(&frames, settings.size, settings.resize));
+    }
     let events = parse(bytes, format, path)?;
     frames_from_events(&events, sensor_size(format), settings, path)
 }
@@ -40,8 +52,9 @@ pub fn parse(bytes: &[u8], format: RecordingFormat, path: &Path) -> Result<Event
     match format {
         RecordingFormat::Aedat2 => aedat2::parse(bytes, path),
         RecordingFormat::Aedat3 => aedat3::parse(bytes, path),
-        RecordingFormat::NMnistBin => nmnist::parse(bytes, path),
+        RecordingFormat::NMnistBin | RecordingFormat::NCaltech101Bin => nmnist::parse(bytes, path),
         RecordingFormat::SpikingJellyNpz(..) => spikingjelly_npz::parse_events(bytes, path),
+        RecordingFormat::SpikeTrain => Ok(shd::SpikeTrain::parse(bytes, path)?.to_events()),
     }
 }
 
@@ -51,7 +64,9 @@ pub fn sensor_size(format: RecordingFormat) -> (usize, usize) {
         RecordingFormat::Aedat2 => aedat2::SENSOR_SIZE,
         RecordingFormat::Aedat3 => aedat3::SENSOR_SIZE,
         RecordingFormat::NMnistBin => nmnist::SENSOR_SIZE,
+        RecordingFormat::NCaltech101Bin => nmnist::NCALTECH101_SENSOR_SIZE,
         RecordingFormat::SpikingJellyNpz(height, width) => (height, width),
+        RecordingFormat::SpikeTrain => shd::SENSOR_SIZE,
     }
 }
 
@@ -86,8 +101,12 @@ fn single_pass(
     }
     let (sensor, body, record) = match format {
         RecordingFormat::Aedat2 => (aedat2::SENSOR_SIZE, &bytes[aedat2::header_len(bytes)..], 8),
-        RecordingFormat::NMnistBin => (nmnist::SENSOR_SIZE, bytes, 5),
-        RecordingFormat::Aedat3 | RecordingFormat::SpikingJellyNpz(..) => return None,
+        RecordingFormat::NMnistBin | RecordingFormat::NCaltech101Bin => {
+            (sensor_size(format), bytes, 5)
+        }
+        RecordingFormat::Aedat3
+        | RecordingFormat::SpikingJellyNpz(..)
+        | RecordingFormat::SpikeTrain => return None,
     };
     // An empty recording, or a truncated record: the general path names the error.
     if body.is_empty() || body.len() % record != 0 {
@@ -144,7 +163,7 @@ fn single_pass(
                 });
             }
         }
-        RecordingFormat::NMnistBin => {
+        RecordingFormat::NMnistBin | RecordingFormat::NCaltech101Bin => {
             if body
                 .chunks_exact(5)
                 .any(|e| usize::from(e[0]) >= width || usize::from(e[1]) >= height)
@@ -159,7 +178,9 @@ fn single_pass(
                 });
             }
         }
-        RecordingFormat::Aedat3 | RecordingFormat::SpikingJellyNpz(..) => {
+        RecordingFormat::Aedat3
+        | RecordingFormat::SpikingJellyNpz(..)
+        | RecordingFormat::SpikeTrain => {
             unreachable!("returned above")
         }
     }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use events::Events;
-use events::dataset::{RecordingFormat, nmnist_class_folders, scan_class_folders};
+use events::dataset::{RecordingFormat, n_caltech101, nmnist_class_folders, scan_class_folders};
 use events::formats::{nmnist, read_into};
 
 fn scratch(test: &str) -> PathBuf {
@@ -115,4 +115,30 @@ fn empty_classes_and_special_files_are_errors_links_are_followed() {
         .to_string();
     assert!(error.contains("b/3.bin"), "{error}");
     std::fs::remove_dir_all(root).unwrap();
+}
+
+#[test]
+fn n_caltech101_classes_are_in_code_point_order_under_spikingjellys_extract_folder() {
+    let root = scratch("caltech");
+    let folder = root.join("extract/Caltech101");
+    let mut names: Vec<String> = (0..97).map(|i| format!("class_{i:02}")).collect();
+    names.extend(["accordion", "BACKGROUND_Google", "Faces_easy", "Leopards"].map(String::from));
+    for name in &names[..100] {
+        recording(&folder.join(name).join("image_0001.bin"));
+    }
+    let error = n_caltech101(&root).unwrap_err().to_string();
+    assert!(
+        error.contains("101 class folders") && error.contains("has 100"),
+        "{error}"
+    );
+    recording(&folder.join(&names[100]).join("image_0001.bin"));
+    let index = n_caltech101(&root).unwrap();
+    assert_eq!(index.root, folder);
+    assert_eq!(index.format, RecordingFormat::NCaltech101Bin);
+    assert_eq!(
+        index.classes[..4],
+        ["BACKGROUND_Google", "Faces_easy", "Leopards", "accordion"]
+    );
+    assert_eq!(index.recordings.len(), 101);
+    let _ = std::fs::remove_dir_all(&root);
 }

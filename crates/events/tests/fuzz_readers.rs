@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use events::formats::{aedat2, aedat3, nmnist};
+use events::formats::prophesee::{self, dat};
+use events::formats::{aedat2, aedat3, aedat4, nmnist};
 use proptest::prelude::*;
 
 const NAME: &str = "fuzzed.bin";
@@ -36,6 +37,9 @@ proptest! {
         check(aedat3::parse(&bytes, path));
         check(nmnist::parse(&bytes, path));
         check(aedat3::parse_labels(&bytes, path));
+        check(aedat4::parse(&bytes, path));
+        check(prophesee::parse_raw(&bytes, path));
+        check(dat::parse(&bytes, path));
     }
 
     #[test]
@@ -48,6 +52,22 @@ proptest! {
         let path = Path::new(NAME);
         check(aedat2::parse(&bytes, path));
         check(aedat3::parse(&bytes, path));
+    }
+
+    #[test]
+    fn prophesee_headers_then_garbage_never_panic(
+        header in "(% (evt [23]\\.0|format EVT[23];height=[0-9]{1,3};width=[0-9]{1,3}|\
+                   geometry [0-9]{1,3}x[0-9]{1,3}|Height [0-9]{1,3}|Width [0-9]{1,3}|[ -~]{0,20})\n)\
+                   {0,4}(% end\n)?",
+        body in proptest::collection::vec(any::<u8>(), 0..300),
+    ) {
+        let mut bytes = header.into_bytes();
+        bytes.extend(body);
+        let path = Path::new(NAME);
+        check(prophesee::parse_raw(&bytes, path));
+        check(prophesee::evt2::parse(&bytes, path));
+        check(prophesee::evt3::parse(&bytes, path));
+        check(dat::parse(&bytes, path));
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //!   a SEW-ResNet) as network files.
 //! - [`train`]: losses, optimisers, batches, the training loop, checkpoints and run records.
 //! - [`ops`]: synaptic-operation counts and energy estimates.
+//! - [`nir`]: NIR (neuromorphic intermediate representation) export and import.
 //!
 //! Everything is exact to SpikingJelly 2.0.0 where it defines the behaviour: spikes bit for
 //! bit, gradients to 1e-5 relative.
@@ -38,6 +39,7 @@ mod matmul;
 pub mod models;
 pub mod network;
 pub mod neuron;
+pub mod nir;
 pub mod nn;
 pub mod norm;
 pub mod ops;

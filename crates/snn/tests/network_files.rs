@@ -31,7 +31,8 @@ fn every_preset_builds_for_its_input_and_for_the_built_in_frames() {
             "cifar10dvs-net",
             "dvsgesture-net",
             "vggsnn",
-            "sew-resnet"
+            "sew-resnet",
+            "shd-net"
         ]
     );
     for name in names {

@@ -9,8 +9,8 @@ use burn::tensor::Device;
 use snn::network::{NetworkConfig, NetworkFile};
 use snn::train::data::InMemoryFrames;
 use snn::train::{
-    BEST_CHECKPOINT, DatasetSource, LAST_CHECKPOINT, LossKind, OptimizerSpec, Run, RunRecord,
-    Schedule, TrainConfig, TrainError, fit, load_checkpoint_model,
+    BEST_CHECKPOINT, DatasetSource, Evaluation, LAST_CHECKPOINT, LossKind, OptimizerSpec, Run,
+    RunRecord, Schedule, TrainConfig, TrainError, fit, load_checkpoint_model,
 };
 
 const SNN: &str = "seed-snn";
@@ -140,6 +140,33 @@ fn run<'a>(
     }
 }
 
+/// Trains one epoch of `config` into `dir`, then resumes it to `config.epochs`: the resumed
+/// run's record.
+fn one_epoch_then_resume(
+    model: &str,
+    config: TrainConfig,
+    train: &InMemoryFrames,
+    test: &InMemoryFrames,
+    dir: &Path,
+) -> RunRecord {
+    let first = TrainConfig {
+        epochs: 1,
+        ..config
+    };
+    fit(&run(model, first, train, test, dir), false, &mut |_| {}).unwrap();
+    fit(&run(model, config, train, test, dir), true, &mut |_| {}).unwrap()
+}
+
+/// What a resume must reproduce: per epoch the training loss and accuracy, the test
+/// evaluation and the learning rate (timings aside).
+fn epoch_results(record: &RunRecord) -> Vec<(f64, f64, Evaluation, f64)> {
+    record
+        .epochs
+        .iter()
+        .map(|e| (e.train_loss, e.train_accuracy, e.test.clone(), e.lr))
+        .collect()
+}
+
 /// Every parameter of the last checkpoint of the run in `dir`.
 fn parameters(model: &str, dir: &Path) -> Vec<f32> {
     let [_, c, h, w] = SHAPE;
@@ -231,26 +258,8 @@ fn a_resumed_run_ends_exactly_where_an_uninterrupted_one_does() {
     .unwrap();
 
     let parts = scratch("parts");
-    let first = TrainConfig {
-        epochs: 1,
-        ..momentum
-    };
-    fit(&run(SNN, first, &train, &test, &parts), false, &mut |_| {}).unwrap();
-    let resumed = fit(
-        &run(SNN, momentum, &train, &test, &parts),
-        true,
-        &mut |_| {},
-    )
-    .unwrap();
-
-    let strip = |record: &RunRecord| -> Vec<_> {
-        record
-            .epochs
-            .iter()
-            .map(|e| (e.train_loss, e.train_accuracy, e.test.clone()))
-            .collect()
-    };
-    assert_eq!(strip(&straight), strip(&resumed));
+    let resumed = one_epoch_then_resume(SNN, momentum, &train, &test, &parts);
+    assert_eq!(epoch_results(&straight), epoch_results(&resumed));
     assert_eq!(straight.ops, resumed.ops);
     assert_eq!(
         (straight.best_epoch, straight.best_test_accuracy),
@@ -417,32 +426,72 @@ fn a_network_from_a_file_trains_resumes_and_records_its_layers() {
     assert_eq!(straight.model.network, network(model));
 
     let parts = scratch("file-parts");
-    let first = TrainConfig {
-        epochs: 1,
-        schedule: settings.schedule,
-        ..settings
+    let resumed = one_epoch_then_resume(model, settings, &train, &test, &parts);
+    assert_eq!(epoch_results(&straight), epoch_results(&resumed));
+    assert!(parameters(model, &whole) == parameters(model, &parts));
+    std::fs::remove_dir_all(whole).unwrap();
+    std::fs::remove_dir_all(parts).unwrap();
+}
+
+/// With every augmentation (flip, roll, rotate, shear, cutout, CutMix's mixed labels) a
+/// resumed run still ends exactly where an uninterrupted one does; the augmentations are
+/// recorded, change the training, and a resume with other augmentations is refused.
+#[test]
+fn an_augmented_run_resumes_bit_for_bit_and_records_its_augmentations() {
+    let (train, test) = (blobs(32, 11), blobs(16, 12));
+    let augmented = TrainConfig {
+        loss: LossKind::CrossEntropy,
+        augment: "flip-x,roll:2,rotate:20,shear:15,cutout:3,cutmix:0.5"
+            .parse()
+            .unwrap(),
+        ..config(3)
     };
-    fit(
-        &run(model, first, &train, &test, &parts),
+    let whole = scratch("augmented-whole");
+    let straight = fit(
+        &run(SNN, augmented, &train, &test, &whole),
         false,
         &mut |_| {},
     )
     .unwrap();
-    let resumed = fit(
-        &run(model, settings, &train, &test, &parts),
-        true,
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(whole.join("run.json")).unwrap()).unwrap();
+    assert_eq!(
+        written["training"]["augment"],
+        "flip-x,roll:2,rotate:20,shear:15,cutout:3,cutmix:0.5"
+    );
+
+    let parts = scratch("augmented-parts");
+    let resumed = one_epoch_then_resume(SNN, augmented, &train, &test, &parts);
+    assert_eq!(epoch_results(&straight), epoch_results(&resumed));
+    assert!(parameters(SNN, &whole) == parameters(SNN, &parts));
+
+    let plain_dir = scratch("augmented-plain");
+    let plain = TrainConfig {
+        augment: Default::default(),
+        ..augmented
+    };
+    let plain_record = fit(
+        &run(SNN, plain, &train, &test, &plain_dir),
+        false,
         &mut |_| {},
     )
     .unwrap();
-    let strip = |record: &RunRecord| -> Vec<_> {
-        record
-            .epochs
-            .iter()
-            .map(|e| (e.train_loss, e.test.clone(), e.lr))
-            .collect()
+    assert_ne!(
+        plain_record.epochs[0].train_loss,
+        straight.epochs[0].train_loss
+    );
+    assert_eq!(plain_record.initial_test, straight.initial_test);
+
+    let other = TrainConfig {
+        augment: "flip-x".parse().unwrap(),
+        ..augmented
     };
-    assert_eq!(strip(&straight), strip(&resumed));
-    assert!(parameters(model, &whole) == parameters(model, &parts));
-    std::fs::remove_dir_all(whole).unwrap();
-    std::fs::remove_dir_all(parts).unwrap();
+    let error = fit(&run(SNN, other, &train, &test, &parts), true, &mut |_| {});
+    assert!(
+        matches!(&error, Err(TrainError::ResumeMismatch { what, .. }) if what.contains("augment")),
+        "{error:?}"
+    );
+    for dir in [whole, parts, plain_dir] {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

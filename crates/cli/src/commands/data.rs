@@ -23,15 +23,17 @@ pub struct DataArgs {
     pub dataset: Dataset,
     /// The dataset folder (not for `default`) (CIFAR10-DVS: `<root>/<class>/*.aedat`; N-MNIST: `Train|Test/<digit>/*.bin`,
     /// or `<id>.bs2` files with `train1K.txt` and `test100.txt`; DVS128 Gesture: the `.aedat`
-    /// files with their `_labels.csv` and `trials_to_train.txt`, `trials_to_test.txt`).
-    #[arg(long, required_if_eq_any([("dataset", "cifar10-dvs"), ("dataset", "nmnist"), ("dataset", "dvs-gesture")]))]
+    /// files with their `_labels.csv` and `trials_to_train.txt`, `trials_to_test.txt`;
+    /// N-Caltech101: `<class>/*.bin`, also under `Caltech101/` or `extract/Caltech101/`;
+    /// SHD/SSC: `shd_train.h5` and `shd_test.h5` (`ssc_…`), also under `events_h5/`).
+    #[arg(long, required_if_eq_any([("dataset", "cifar10-dvs"), ("dataset", "nmnist"), ("dataset", "dvs-gesture"), ("dataset", "n-caltech101"), ("dataset", "shd"), ("dataset", "ssc")]))]
     pub root: Option<PathBuf>,
     /// Where caches live (default: `$XDG_CACHE_HOME/spikeforge` or `~/.cache/spikeforge`).
     #[arg(long)]
     pub cache: Option<PathBuf>,
     #[command(flatten)]
     pub frames: FrameArgs,
-    /// How a dataset without its own split is cut (CIFAR10-DVS).
+    /// How a dataset without its own split is cut (CIFAR10-DVS, N-Caltech101).
     #[arg(long, value_enum, default_value_t = SplitChoice::Spikingjelly)]
     pub split: SplitChoice,
     /// Share of each class that trains (`spikingjelly` and `random` splits).
@@ -68,7 +70,9 @@ pub struct PreparedData {
 /// progress bars; `seed` seeds a `random` split.
 pub fn prepare_data(args: &DataArgs, seed: u64) -> Result<PreparedData> {
     args.validate()?;
-    let settings = args.frames.settings()?;
+    let settings = args
+        .frames
+        .settings_or_size(args.dataset.default_frame_size())?;
     let OpenedDataset {
         name,
         cache_name,
@@ -136,9 +140,10 @@ pub struct FrameArgs {
     /// Cut recordings into frames by event number or by time.
     #[arg(long, value_enum, default_value_t = SplitByChoice::Number)]
     pub split_by: SplitByChoice,
-    /// Frame size: `32` (32×32) or `HxW`.
-    #[arg(long, default_value = "32", value_parser = parse_size)]
-    pub size: (usize, usize),
+    /// Frame size: `32` (32×32) or `HxW` (default: 32; SHD and SSC: 1x700, their 700
+    /// channels).
+    #[arg(long, value_parser = parse_size)]
+    pub size: Option<(usize, usize)>,
     /// How frames are brought to that size.
     #[arg(long, value_enum, default_value_t = ResizeChoice::Area)]
     pub resize: ResizeChoice,
@@ -148,8 +153,13 @@ pub struct FrameArgs {
 }
 
 impl FrameArgs {
-    /// The frame settings these options name.
+    /// The frame settings these options name (32×32 frames unless `--size` says otherwise).
     pub fn settings(&self) -> Result<FrameSettings> {
+        self.settings_or_size(DEFAULT_FRAME_SIZE)
+    }
+
+    /// The frame settings, with frames of `size` unless `--size` says otherwise.
+    pub fn settings_or_size(&self, size: (usize, usize)) -> Result<FrameSettings> {
         if !(1..=MAX_FRAMES).contains(&self.frames) {
             bail!("--frames must be 1 to {MAX_FRAMES}, not {}", self.frames);
         }
@@ -164,7 +174,7 @@ impl FrameArgs {
             } else {
                 EmptyWindows::Error
             },
-            size: self.size,
+            size: self.size.unwrap_or(size),
             resize: match self.resize {
                 ResizeChoice::Area => Resize::Area,
                 ResizeChoice::Sum => Resize::Sum,
@@ -187,6 +197,26 @@ pub enum Dataset {
     Nmnist,
     /// DVS128 Gesture `.aedat` recordings with their labels and trial lists.
     DvsGesture,
+    /// N-Caltech101 `.bin` recordings in 101 class folders (180×240).
+    NCaltech101,
+    /// Spiking Heidelberg Digits: spike trains of 700 channels in HDF5 files, 20 classes.
+    Shd,
+    /// Spiking Speech Commands: as SHD, 35 classes.
+    Ssc,
+}
+
+/// The frame size without `--size`.
+pub const DEFAULT_FRAME_SIZE: (usize, usize) = (32, 32);
+
+impl Dataset {
+    /// Its frame size without `--size`: the audio datasets' whole row of 700 channels, else
+    /// [`DEFAULT_FRAME_SIZE`].
+    pub fn default_frame_size(self) -> (usize, usize) {
+        match self {
+            Self::Shd | Self::Ssc => events::formats::shd::SENSOR_SIZE,
+            _ => DEFAULT_FRAME_SIZE,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -244,6 +274,9 @@ fn open_dataset(args: &DataArgs, seed: u64) -> Result<OpenedDataset> {
         Dataset::Cifar10Dvs => DatasetKind::Cifar10Dvs,
         Dataset::Nmnist => DatasetKind::Nmnist,
         Dataset::DvsGesture => DatasetKind::DvsGesture,
+        Dataset::NCaltech101 => DatasetKind::NCaltech101,
+        Dataset::Shd => DatasetKind::Shd,
+        Dataset::Ssc => DatasetKind::Ssc,
     };
     let rule = match args.split {
         SplitChoice::Spikingjelly => SplitRule::SpikingJelly {
@@ -264,6 +297,10 @@ fn open_dataset(args: &DataArgs, seed: u64) -> Result<OpenedDataset> {
                     .expect("a valid template"),
             )
         }
+        DatasetKind::Shd | DatasetKind::Ssc => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {pos} spike trains extracted, {per_sec}")
+                .expect("a valid template"),
+        ),
         _ => ProgressBar::hidden(),
     };
     let opened = kind.open(&root, &cache_root, rule, &|| bar.inc(1))?;

@@ -9,6 +9,8 @@ pub mod data;
 pub mod device;
 pub mod emulate;
 pub mod eval;
+pub mod export;
+pub mod import;
 pub mod model;
 pub mod models;
 pub mod prepare;

@@ -77,6 +77,12 @@ pub struct ExperimentArgs {
     /// Clip the gradients to this global L2 norm before each step.
     #[arg(long)]
     pub clip_grad_norm: Option<f64>,
+    /// Augment the training batches on the fly (seeded; never the cache or the test set):
+    /// a comma-separated list of flip-x, roll:K (pixels), rotate:DEGREES, shear:DEGREES,
+    /// cutout:SIDE (pixels), cutmix:P or eventmix:P (probability), e.g.
+    /// `flip-x,roll:5,cutout:16`.
+    #[arg(long, default_value = "none")]
+    pub augment: snn::train::Augment,
     /// Epochs.
     #[arg(long, default_value_t = 20)]
     pub epochs: usize,
@@ -277,6 +283,7 @@ impl ExperimentArgs {
                 },
             },
             seed: self.seed,
+            augment: self.augment,
         }
     }
 

@@ -1,5 +1,6 @@
 //! Readers and writers of the neuromorphic file formats, each exact to SpikingJelly 2.0.0's
-//! parser.
+//! parser; the camera formats ([`aedat4`], [`prophesee`]; readers only, returning a
+//! [`sensor::SensorRecording`]) exact to Tonic's reader and the vendor's specification.
 //!
 //! Every reader reads one file with a few large reads (no per-event system calls) and parses
 //! it from memory; a dataset is read file by file, never whole. Every error names the file
@@ -7,7 +8,12 @@
 
 pub mod aedat2;
 pub mod aedat3;
+pub mod aedat4;
+pub mod hdf5_limits;
 pub mod nmnist;
+pub mod prophesee;
+pub mod sensor;
+pub mod shd;
 pub mod spikingjelly_npz;
 
 use std::path::Path;

@@ -12,6 +12,10 @@ use crate::events::Events;
 /// Sensor crop size (height, width).
 pub const SENSOR_SIZE: (usize, usize) = (34, 34);
 
+/// N-Caltech101's sensor size (height, width), SpikingJelly's `get_H_W`: its recordings use
+/// this record format from the whole ATIS array.
+pub const NCALTECH101_SENSOR_SIZE: (usize, usize) = (180, 240);
+
 /// Reads an N-MNIST `.bin` (or `.bs2`) file.
 pub fn read(path: &Path) -> Result<Events> {
     parse(&read_bytes(path)?, path)

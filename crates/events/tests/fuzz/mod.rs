@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 
 use events::cache::{CacheManifest, FrameCache, FrameSettings, PrepareRequest, cache_dir, prepare};
 use events::dataset::{RecordingFormat, scan_class_folders};
-use events::formats::{aedat2, aedat3, nmnist, spikingjelly_npz};
+use events::formats::prophesee::{self, dat};
+use events::formats::sensor::SensorRecording;
+use events::formats::{aedat2, aedat3, aedat4, nmnist, shd, spikingjelly_npz};
 use events::fuzz::Target;
-use events::pipeline::frames_from_bytes;
+use events::pipeline::{frames_from_bytes, sensor_size};
 use events::split::{SplitManifest, SplitRule};
 use events::{EmptyWindows, Events, Resize, SplitBy};
 
@@ -39,6 +41,7 @@ fn parsed<T>(result: events::Result<T>) -> Result<bool, String> {
 /// The frames of `bytes` by the single-pass pipeline (split by number) and the general one
 /// (split by time): accepted frames have the settings' length and are finite.
 fn frames(bytes: &[u8], format: RecordingFormat) -> Result<bool, String> {
+    let sensor = sensor_size(format);
     let mut accepted = false;
     for (split_by, empty_windows) in [
         (SplitBy::Number, EmptyWindows::Error),
@@ -48,7 +51,7 @@ fn frames(bytes: &[u8], format: RecordingFormat) -> Result<bool, String> {
             frames: 4,
             split_by,
             empty_windows,
-            size: (16, 16),
+            size: (sensor.0.min(16), sensor.1.min(16)),
             resize: Resize::Area,
         };
         match frames_from_bytes(bytes, format, &settings, Path::new(NAME)) {
@@ -66,6 +69,29 @@ fn frames(bytes: &[u8], format: RecordingFormat) -> Result<bool, String> {
     Ok(accepted)
 }
 
+/// A camera format's result: an accepted recording has polarities 0 or 1 and every pixel
+/// inside the sensor it declares.
+fn camera(result: events::Result<SensorRecording>) -> Result<bool, String> {
+    let recording = match result {
+        Ok(recording) => recording,
+        Err(error) => return named(&error),
+    };
+    let events = &recording.events;
+    if events.p.iter().any(|&p| p > 1) {
+        return Err("a polarity other than 0 or 1".to_string());
+    }
+    if let Some((height, width)) = recording.sensor {
+        let outside = (0..events.len())
+            .find(|&i| usize::from(events.x[i]) >= width || usize::from(events.y[i]) >= height);
+        if let Some(i) = outside {
+            return Err(format!(
+                "event {i} outside the declared {width}×{height} sensor"
+            ));
+        }
+    }
+    Ok(true)
+}
+
 fn synthetic_events(count: u16, seed: u16) -> Events {
     let mut events = Events::default();
     for k in 0..count {
@@ -73,6 +99,16 @@ fn synthetic_events(count: u16, seed: u16) -> Events {
         events.push(u64::from(k) * 37, x, (k * 29) % 34, (k % 2) as u8);
     }
     events
+}
+
+/// A sample file of 40 spikes over 0.1 s, some at one time.
+fn spike_train_seed() -> Vec<u8> {
+    let times = (0..40u16).map(|k| half::f16::from_f32(f32::from(k / 2) * 0.005));
+    shd::SpikeTrain {
+        times: times.collect(),
+        units: (0..40u16).map(|k| (k * 37) % 700).collect(),
+    }
+    .encode()
 }
 
 fn fixture(relative: &str) -> Vec<u8> {
@@ -122,9 +158,46 @@ pub fn targets(scratch: &Path) -> Vec<Target> {
             check: Box::new(|bytes| parsed(spikingjelly_npz::parse_events(bytes, Path::new(NAME)))),
         },
         Target {
+            name: "aedat4",
+            seeds: ["none", "lz4", "zstd"]
+                .map(|c| fixture(&format!("prophesee_aedat4/{c}.aedat4")))
+                .to_vec(),
+            check: Box::new(|bytes| camera(aedat4::parse(bytes, Path::new(NAME)))),
+        },
+        Target {
+            name: "prophesee-raw",
+            seeds: vec![
+                fixture("prophesee_aedat4/evt2.raw"),
+                fixture("prophesee_aedat4/evt3.raw"),
+            ],
+            check: Box::new(|bytes| camera(prophesee::parse_raw(bytes, Path::new(NAME)))),
+        },
+        Target {
+            name: "prophesee-dat",
+            seeds: vec![fixture("prophesee_aedat4/gen1.dat")],
+            check: Box::new(|bytes| camera(dat::parse(bytes, Path::new(NAME)))),
+        },
+        Target {
             name: "frames-aedat2",
             seeds: aedat2_seeds,
             check: Box::new(|bytes| frames(bytes, RecordingFormat::Aedat2)),
+        },
+        Target {
+            name: "shd-hdf5",
+            seeds: vec![fixture("shd/shd_train.h5"), fixture("shd/shd_test.h5")],
+            check: Box::new(|bytes| {
+                let path = Path::new(NAME);
+                parsed(
+                    shd::ShdFile::parse(bytes.to_vec(), path).and_then(|file| {
+                        (0..file.len()).try_for_each(|i| file.sample(i).map(drop))
+                    }),
+                )
+            }),
+        },
+        Target {
+            name: "frames-spike-train",
+            seeds: vec![spike_train_seed()],
+            check: Box::new(|bytes| frames(bytes, RecordingFormat::SpikeTrain)),
         },
         Target {
             name: "frames-nmnist",

@@ -10,11 +10,12 @@
 //! | `dvsgesture-net` | SpikingJelly's `parametric_lif_net.DVSGestureNet` |
 //! | `vggsnn` | the VGGSNN of TET/NDA for CIFAR10-DVS at 48×48 (LIF) |
 //! | `sew-resnet` | a small SEW-ResNet (ADD, IF): stem and two basic blocks |
+//! | `shd-net` | SHD/SSC: two 3-tap 1-D convolutions (stride 2, batch norm, LIF), linear |
 
 use crate::network::NetworkFile;
 
 /// The presets: name and network file text.
-const PRESETS: [(&str, &str); 7] = [
+const PRESETS: [(&str, &str); 8] = [
     (
         "seed-snn",
         include_str!("../../../../examples/networks/seed-snn.toml"),
@@ -42,6 +43,10 @@ const PRESETS: [(&str, &str); 7] = [
     (
         "sew-resnet",
         include_str!("../../../../examples/networks/sew-resnet.toml"),
+    ),
+    (
+        "shd-net",
+        include_str!("../../../../examples/networks/shd-net.toml"),
     ),
 ];
 

@@ -147,15 +147,7 @@ impl NetworkConfig {
                     kind: kind_name(&named.layer),
                     problem,
                 })?;
-            let values = match output {
-                SignalShape::Maps {
-                    channels,
-                    height,
-                    width,
-                } => vec![channels, height, width],
-                SignalShape::Vectors { features } => vec![features],
-            };
-            crate::nn::checked_product(&values).map_err(|problem| ModelError::Layer {
+            crate::nn::checked_product(&output.dims()).map_err(|problem| ModelError::Layer {
                 layer: named.name.clone(),
                 kind: kind_name(&named.layer),
                 problem,

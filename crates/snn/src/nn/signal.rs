@@ -50,6 +50,18 @@ impl SignalShape {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The extents per step and sample: `[C, H, W]` or `[F]`.
+    pub fn dims(&self) -> Vec<usize> {
+        match *self {
+            Self::Maps {
+                channels,
+                height,
+                width,
+            } => vec![channels, height, width],
+            Self::Vectors { features } => vec![features],
+        }
+    }
 }
 
 impl std::fmt::Display for SignalShape {

@@ -149,6 +149,22 @@ pub struct Batch {
 /// Gathers the samples `indices` of `source` into a time-first batch on `device`.
 pub fn batch(source: &dyn FrameSource, indices: &[usize], device: &Device) -> Batch {
     let [t, c, h, w] = source.sample_shape();
+    let (values, labels) = gather(source, indices, &mut |_, _| {});
+    Batch {
+        frames: Tensor::from_data(TensorData::new(values, [t, indices.len(), c, h, w]), device),
+        labels,
+    }
+}
+
+/// The values of the samples `indices` of `source`, time-first `[T, N, C, h, w]`, and their
+/// labels; each sample's `[T, C, h, w]` values pass through `edit(position, values)` on the
+/// way (the training augmentations: the source's own frames are never changed).
+pub fn gather(
+    source: &dyn FrameSource,
+    indices: &[usize],
+    edit: &mut dyn FnMut(usize, &mut [f32]),
+) -> (Vec<f32>, Vec<usize>) {
+    let [t, c, h, w] = source.sample_shape();
     let n = indices.len();
     let frame = c * h * w;
     let mut sample = vec![0.0f32; t * frame];
@@ -156,16 +172,14 @@ pub fn batch(source: &dyn FrameSource, indices: &[usize], device: &Device) -> Ba
     let mut labels = Vec::with_capacity(n);
     for (position, &index) in indices.iter().enumerate() {
         source.copy_frames(index, &mut sample);
+        edit(position, &mut sample);
         for (step, frame_values) in sample.chunks_exact(frame).enumerate() {
             let start = (step * n + position) * frame;
             values[start..start + frame].copy_from_slice(frame_values);
         }
         labels.push(source.label(index));
     }
-    Batch {
-        frames: Tensor::from_data(TensorData::new(values, [t, n, c, h, w]), device),
-        labels,
-    }
+    (values, labels)
 }
 
 #[cfg(test)]

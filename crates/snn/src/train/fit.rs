@@ -9,6 +9,7 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Tensor};
 
+use super::augment::{Augmented, augmented_batch, mixed_targets};
 use super::checkpoint::{Checkpoint, STATE_OFFSET, SectionOffsets};
 use super::clip::clip_grad_norm;
 use super::data::{Batch, FrameSource, batch, epoch_order};
@@ -264,13 +265,14 @@ fn train_epoch(
     let limit = EXPLOSION_FACTOR * initial.loss.max(1.0);
     let (mut loss_sum, mut correct) = (0.0, 0usize);
     for (index, indices) in order.chunks(run.config.batch_size).enumerate() {
-        let step = train_step(
-            model,
-            optimizer,
-            &run.config,
-            lr,
-            batch(run.train, indices, device),
-        )?;
+        let augmented = augmented_batch(
+            run.train,
+            indices,
+            &run.config.augment,
+            (run.config.seed, epoch, index),
+            device,
+        );
+        let step = train_step_augmented(model, optimizer, &run.config, lr, augmented)?;
         if !step.loss.is_finite()
             && let Some(sample) = non_finite_sample(run.train, indices)
         {
@@ -347,17 +349,48 @@ pub fn train_step<M: Classifier>(
     lr: f64,
     batch: Batch,
 ) -> Result<Step<M>, TrainError> {
+    let augmented = Augmented { batch, mixed: None };
+    train_step_augmented(model, optimizer, config, lr, augmented)
+}
+
+/// [`train_step`] on an augmented batch: against its mixed labels when CutMix mixed them
+/// (the accuracy counts each sample's own label).
+fn train_step_augmented<M: Classifier>(
+    model: M,
+    optimizer: &mut ModuleOptimizer,
+    config: &TrainConfig,
+    lr: f64,
+    augmented: Augmented,
+) -> Result<Step<M>, TrainError> {
     let _flush = FlushToZero::begin();
+    let Augmented {
+        batch: Batch { frames, labels },
+        mixed,
+    } = augmented;
+    let device = frames.device();
+    let targets = |classes| {
+        mixed
+            .as_ref()
+            .map(|mixed| mixed_targets(&labels, mixed, classes, &device))
+    };
     let (scores, loss) = if config.loss.needs_steps() {
-        let steps = model.step_scores(batch.frames)?;
+        let steps = model.step_scores(frames)?;
         let [_, n, classes] = steps.dims();
         let scores = steps.clone().mean_dim(0).reshape([n, classes]);
-        (scores, config.loss.loss_steps(steps, &batch.labels))
+        let loss = match targets(classes) {
+            Some(targets) => config.loss.loss_steps_targets(steps, targets),
+            None => config.loss.loss_steps(steps, &labels),
+        };
+        (scores, loss)
     } else {
-        let scores = model.scores(batch.frames)?;
-        (scores.clone(), config.loss.loss(scores, &batch.labels))
+        let scores = model.scores(frames)?;
+        let loss = match targets(scores.dims()[1]) {
+            Some(targets) => config.loss.loss_targets(scores.clone(), targets),
+            None => config.loss.loss(scores.clone(), &labels),
+        };
+        (scores, loss)
     };
-    let correct = count_correct(scores, &batch.labels);
+    let correct = count_correct(scores, &labels);
     let value = f64::from(loss.clone().into_scalar::<f32>());
     let mut grads = GradientsParams::from_grads(loss.backward(), &model);
     if let Some(max_norm) = config.clip_grad_norm {

@@ -2,7 +2,7 @@
 //! 2022: cross-entropy at every step, plus an MSE pull of every output towards a constant).
 
 use burn::tensor::activation::log_softmax;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 /// Which loss compares the network's scores with the labels.
@@ -36,13 +36,20 @@ impl LossKind {
     pub fn loss(self, scores: Tensor<2>, labels: &[usize]) -> Tensor<1> {
         let [n, classes] = scores.dims();
         assert_eq!(labels.len(), n, "one label per sample");
-        let one_hot = one_hot(labels, classes, &scores);
+        let one_hot = one_hot(labels, classes, &scores.device());
+        self.loss_targets(scores, one_hot)
+    }
+
+    /// The mean loss of `scores: [N, classes]` against target rows `[N, classes]` that sum
+    /// to 1: one-hot labels, or labels mixed by CutMix (`λ·one_hot(a) + (1 − λ)·one_hot(b)`;
+    /// for cross-entropy that is `λ·CE(a) + (1 − λ)·CE(b)`, the CutMix criterion).
+    pub fn loss_targets(self, scores: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
         match self {
-            LossKind::Mse => (scores - one_hot).square().mean(),
-            LossKind::CrossEntropy => cross_entropy(scores, one_hot),
+            LossKind::Mse => (scores - targets).square().mean(),
+            LossKind::CrossEntropy => cross_entropy(scores, targets),
             LossKind::Tet { .. } => {
                 let [n, classes] = scores.dims();
-                self.loss_steps(scores.reshape([1, n, classes]), labels)
+                self.loss_steps_targets(scores.reshape([1, n, classes]), targets)
             }
         }
     }
@@ -55,15 +62,24 @@ impl LossKind {
     /// The loss of per-step outputs `[T, N, classes]`: TET's; the others on their mean over
     /// T.
     pub fn loss_steps(self, steps: Tensor<3>, labels: &[usize]) -> Tensor<1> {
+        let [_, n, classes] = steps.dims();
+        assert_eq!(labels.len(), n, "one label per sample");
+        let one_hot = one_hot(labels, classes, &steps.device());
+        self.loss_steps_targets(steps, one_hot)
+    }
+
+    /// [`loss_steps`](Self::loss_steps) against target rows `[N, classes]`, as
+    /// [`loss_targets`](Self::loss_targets) takes them (TET's cross-entropy at every step
+    /// against the same rows).
+    pub fn loss_steps_targets(self, steps: Tensor<3>, targets: Tensor<2>) -> Tensor<1> {
         let [t, n, classes] = steps.dims();
         let LossKind::Tet { lambda, phi } = self else {
-            return self.loss(steps.mean_dim(0).reshape([n, classes]), labels);
+            return self.loss_targets(steps.mean_dim(0).reshape([n, classes]), targets);
         };
-        assert_eq!(labels.len(), n, "one label per sample");
         let flat = steps.clone().reshape([t * n, classes]);
-        let repeated: Vec<usize> = (0..t).flat_map(|_| labels.iter().copied()).collect();
+        let repeated = Tensor::cat(vec![targets; t], 0);
         // mean over t of the per-step means over n = the mean over all t·n rows.
-        let per_step = cross_entropy(flat.clone(), one_hot(&repeated, classes, &flat));
+        let per_step = cross_entropy(flat, repeated);
         let pull = steps.sub_scalar(phi as f32).square().mean();
         per_step
             .mul_scalar((1.0 - lambda) as f32)
@@ -78,8 +94,8 @@ fn cross_entropy(scores: Tensor<2>, one_hot: Tensor<2>) -> Tensor<1> {
     picked.neg().div_scalar(n as f32)
 }
 
-/// `[N, classes]` one-hot rows of `labels`, on the device of `like`.
-fn one_hot(labels: &[usize], classes: usize, like: &Tensor<2>) -> Tensor<2> {
+/// `[N, classes]` one-hot rows of `labels`, on `device`.
+fn one_hot(labels: &[usize], classes: usize, device: &Device) -> Tensor<2> {
     let mut values = vec![0.0f32; labels.len() * classes];
     for (row, &label) in labels.iter().enumerate() {
         assert!(
@@ -88,8 +104,5 @@ fn one_hot(labels: &[usize], classes: usize, like: &Tensor<2>) -> Tensor<2> {
         );
         values[row * classes + label] = 1.0;
     }
-    Tensor::from_data(
-        TensorData::new(values, [labels.len(), classes]),
-        &like.device(),
-    )
+    Tensor::from_data(TensorData::new(values, [labels.len(), classes]), device)
 }

@@ -2,6 +2,7 @@
 //! learning-rate schedules, gradient clipping, batches from frame caches, and the training
 //! loop with its run record and checkpoints.
 
+pub mod augment;
 mod checkpoint;
 mod clip;
 pub mod data;
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+pub use augment::Augment;
 pub use checkpoint::Checkpoint;
 pub use clip::clip_grad_norm;
 pub use fit::{

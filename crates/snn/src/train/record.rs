@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use burn::tensor::Device;
 
-use super::{LossKind, OptimizerSpec, Schedule, TrainError};
+use super::{Augment, LossKind, OptimizerSpec, Schedule, TrainError};
 use crate::network::{ModelError, Network, NetworkConfig};
 use crate::ops::SynapticOps;
 
@@ -91,6 +91,9 @@ pub struct TrainConfig {
     pub loss: LossKind,
     /// Seeds the initialisation and every epoch's shuffle.
     pub seed: u64,
+    /// The training batches' augmentations ([`Augment`]; none in records without it).
+    #[serde(default, skip_serializing_if = "Augment::is_none")]
+    pub augment: Augment,
 }
 
 impl Default for TrainConfig {
@@ -104,6 +107,7 @@ impl Default for TrainConfig {
             clip_grad_norm: None,
             loss: LossKind::Mse,
             seed: 0,
+            augment: Augment::default(),
         }
     }
 }
