@@ -23,12 +23,14 @@ with `cargo run --release -p spikeforge-events --example read_camera_file -- DIR
 
 import json
 import pathlib
+import tempfile
 import struct
 import sys
 
 import numpy as np
 
-CHECKED = pathlib.Path("/tmp/evt3_for_expelliarmus.raw")
+# The EVT 3.0 file without its trigger and other words, for expelliarmus (a scratch file).
+CHECKED = pathlib.Path(tempfile.mkdtemp(prefix="spikeforge-fixtures-")) / "evt3_for_expelliarmus.raw"
 OUT = pathlib.Path(__file__).resolve().parent.parent / "crates/events/tests/fixtures/prophesee_aedat4"
 
 

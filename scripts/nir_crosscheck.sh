@@ -7,15 +7,15 @@
 #
 # Needs the release build (cargo build --release --workspace --lib --bins --tests --examples)
 # and a Python with torch, SpikingJelly 2.0.0, nir 1.0.8 and nirtorch 2.6, `$PYTHON`
-# (default /tmp/nir-venv/bin/python; e.g. `python3 -m venv /tmp/nir-venv &&
-# /tmp/nir-venv/bin/pip install torch spikingjelly==2.0.0 nir==1.0.8 nirtorch==2.6`).
+# (default `python3`; e.g. `python3 -m venv VENV && VENV/bin/pip install torch
+# spikingjelly==2.0.0 nir==1.0.8 nirtorch==2.6`, then `PYTHON=VENV/bin/python`).
 # Networks: the zoo's seed-snn (conv → IF → linear), 3 epochs; scripts/nir_lif_bn.toml
 # (conv → BN → LIF → avg pool → conv → IF → avg pool → linear), 2 epochs; and that network
 # imported back from its NIR file (BN folded on both sides).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/tmp/nir-run}
-python=${PYTHON:-/tmp/nir-venv/bin/python}
+python=${PYTHON:-python3}
 bin=target/release/spikeforge
 outputs=target/release/examples/nir_outputs
 rm -rf "$work" && mkdir -p "$work"

@@ -41,8 +41,8 @@ class FrameDataset:
 
     ``dataset``: ``default`` (the built-in dataset), ``cifar10-dvs``, ``nmnist``,
     ``dvs-gesture``, ``n-caltech101``, ``shd`` or ``ssc``. The options are those of ``spikeforge prepare``: ``frames``,
-    ``split_by`` (``number``/``time``), ``size`` (``32`` or ``(h, w)``; default 32×32, as on
-    the command line), ``resize``, ``split`` (``spikingjelly``, ``tebn``, ``random``),
+    ``split_by`` (``number``/``time``), ``size`` (``32`` or ``(h, w)``; default 32×32, SHD and
+    SSC 1×700, as on the command line), ``resize``, ``split`` (``spikingjelly``, ``tebn``, ``random``),
     ``train_ratio``, ``seed`` (of a random split), ``cache`` (the cache root; default
     ``$XDG_CACHE_HOME/spikeforge``), ``skip_bad``, ``allow_empty_windows``.
     """

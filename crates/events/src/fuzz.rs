@@ -166,6 +166,14 @@ pub fn long_run(name: &str, targets: impl FnOnce(&Path) -> Vec<Target>) -> ExitC
     let scratch = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
     let mut chosen = targets(&scratch);
     if let Some(only) = &only {
+        let names: Vec<&str> = chosen.iter().map(|target| target.name).collect();
+        if let Some(unknown) = only.iter().find(|name| !names.contains(&name.as_str())) {
+            eprintln!(
+                "no fuzz target `{unknown}`; the targets are {}",
+                names.join(", ")
+            );
+            return ExitCode::FAILURE;
+        }
         chosen.retain(|target| only.iter().any(|name| name == target.name));
     }
     let held = run_and_report(&chosen, inputs, seed);

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
 use snn::nir::{DEFAULT_DT, import_file, write_run};
-use snn::train::{LAST_CHECKPOINT, RUN_RECORD};
+use snn::train::{BEST_CHECKPOINT, LAST_CHECKPOINT, RUN_RECORD};
 
 /// The network file in an import folder.
 pub const NETWORK_FILE: &str = "network.toml";
@@ -32,7 +32,7 @@ pub struct ImportArgs {
 
 /// Runs `spikeforge import`; returns the written `run.json`.
 pub fn run(args: &ImportArgs) -> Result<PathBuf> {
-    for existing in [RUN_RECORD, LAST_CHECKPOINT, NETWORK_FILE] {
+    for existing in [RUN_RECORD, BEST_CHECKPOINT, LAST_CHECKPOINT, NETWORK_FILE] {
         if args.out.join(existing).exists() {
             bail!(
                 "{} already holds {existing}; choose another output folder",

@@ -87,40 +87,57 @@ impl SpikeTrain {
         if body.len() % 4 != 0 {
             return Err(EventsError::malformed(
                 path,
-                bytes.len() as u64,
+                (bytes.len() - body.len() % 4) as u64,
                 format!(
                     "whole 4-byte spikes after the 8-byte header; {} bytes are left over",
                     body.len() % 4
                 ),
             ));
         }
-        let mut train = Self {
-            times: Vec::with_capacity(body.len() / 4),
-            units: Vec::with_capacity(body.len() / 4),
+        let half = |spike: &[u8], at: usize| u16::from_le_bytes([spike[at], spike[at + 1]]);
+        let train = Self {
+            times: body
+                .chunks_exact(4)
+                .map(|spike| f16::from_bits(half(spike, 0)))
+                .collect(),
+            units: body.chunks_exact(4).map(|spike| half(spike, 2)).collect(),
         };
-        for (i, spike) in body.chunks_exact(4).enumerate() {
-            let time = f16::from_bits(u16::from_le_bytes([spike[0], spike[1]]));
-            let unit = u16::from_le_bytes([spike[2], spike[3]]);
-            let offset = (SAMPLE_MAGIC.len() + 4 * i) as u64;
-            if let Some(problem) = spike_problem(time, unit) {
-                return Err(EventsError::malformed(path, offset, problem));
-            }
-            train.times.push(time);
-            train.units.push(unit);
-        }
+        let header = SAMPLE_MAGIC.len() as u64;
+        train.check(path, None, |i| {
+            let at = header + 4 * i as u64;
+            (at, at + 2)
+        })?;
         Ok(train)
     }
-}
 
-/// What is wrong with a spike, if anything: its time must be finite and not negative, its
-/// unit below [`UNITS`].
-fn spike_problem(time: f16, unit: u16) -> Option<String> {
-    if !time.is_finite() || time.is_sign_negative() && time != f16::ZERO {
-        Some(format!("a finite spike time of at least 0 s, not {time}"))
-    } else if usize::from(unit) >= UNITS {
-        Some(format!("a unit below {UNITS}, not {unit}"))
-    } else {
-        None
+    /// Checks every spike: a finite time of at least 0 s, a unit below [`UNITS`]. An error
+    /// names the byte `offsets(i)` gives for spike `i`'s time or unit (and the sample).
+    fn check(
+        &self,
+        path: &Path,
+        sample: Option<usize>,
+        offsets: impl Fn(usize) -> (u64, u64),
+    ) -> Result<()> {
+        for (i, (&time, &unit)) in self.times.iter().zip(&self.units).enumerate() {
+            let (time_at, unit_at) = offsets(i);
+            let (offset, problem) =
+                if !time.is_finite() || time.is_sign_negative() && time != f16::ZERO {
+                    (
+                        time_at,
+                        format!("a finite spike time of at least 0 s, not {time}"),
+                    )
+                } else if usize::from(unit) >= UNITS {
+                    (unit_at, format!("a unit below {UNITS}, not {unit}"))
+                } else {
+                    continue;
+                };
+            let expected = match sample {
+                Some(sample) => format!("sample {sample}, spike {i}: {problem}"),
+                None => problem,
+            };
+            return Err(EventsError::malformed(path, offset, expected));
+        }
+        Ok(())
     }
 }
 
@@ -190,7 +207,7 @@ impl ShdFile {
             if t.len() != u.len() {
                 return Err(EventsError::malformed(
                     path,
-                    t.start as u64,
+                    if t.is_empty() { u.start } else { t.start } as u64,
                     format!(
                         "sample {i}: as many units as times; it has {} times and {} units",
                         t.len() / 2,
@@ -236,13 +253,9 @@ impl ShdFile {
             times: halves(times).into_iter().map(f16::from_bits).collect(),
             units: halves(units),
         };
-        for (i, (&time, &unit)) in train.times.iter().zip(&train.units).enumerate() {
-            if let Some(problem) = spike_problem(time, unit) {
-                let offset = (units.start + 2 * i) as u64;
-                let expected = format!("sample {index}, spike {i}: {problem}");
-                return Err(EventsError::malformed(&self.path, offset, expected));
-            }
-        }
+        train.check(&self.path, Some(index), |i| {
+            ((times.start + 2 * i) as u64, (units.start + 2 * i) as u64)
+        })?;
         Ok(train)
     }
 }
@@ -388,13 +401,18 @@ mod tests {
         bytes[8 + 4 + 2..8 + 4 + 4].copy_from_slice(&700u16.to_le_bytes());
         let error = SpikeTrain::parse(&bytes, path).unwrap_err().to_string();
         assert!(
-            error.contains("at byte 12") && error.contains("below 700"),
+            error.contains("at byte 14") && error.contains("below 700"),
             "{error}"
         );
         let mut bytes = train.encode();
-        bytes[8..10].copy_from_slice(&f16::NAN.to_bits().to_le_bytes());
-        assert!(SpikeTrain::parse(&bytes, path).is_err());
-        assert!(SpikeTrain::parse(&bytes[..bytes.len() - 1], path).is_err());
+        bytes[8 + 4..8 + 6].copy_from_slice(&f16::NAN.to_bits().to_le_bytes());
+        let error = SpikeTrain::parse(&bytes, path).unwrap_err().to_string();
+        assert!(
+            error.contains("at byte 12") && error.contains("time"),
+            "{error}"
+        );
+        let error = SpikeTrain::parse(&bytes[..bytes.len() - 1], path).unwrap_err();
+        assert!(error.to_string().contains("at byte 16"), "{error}");
         assert!(SpikeTrain::parse(b"not a sample", path).is_err());
     }
 }

@@ -104,6 +104,7 @@ impl Transform for RandomCrop {
         let x0 = (uniform(rng) * f64::from(self.width - self.target_width)) as i32;
         let y0 = (uniform(rng) * f64::from(self.height - self.target_height)) as i32;
         shift_window(
+            "RandomCrop",
             events,
             [x0, y0],
             [x0, y0],
@@ -135,6 +136,7 @@ impl Transform for CenterCrop {
         let ox = offset(self.width, self.size_width);
         let oy = offset(self.height, self.size_height);
         shift_window(
+            "CenterCrop",
             events,
             [ox.max(0), oy.max(0)],
             [ox, oy],
@@ -143,8 +145,10 @@ impl Transform for CenterCrop {
     }
 }
 
-/// The events with `start ≤ (x, y) < start + size`, moved by `−offset`.
+/// The events with `start ≤ (x, y) < start + size`, moved by `−offset` (`transform` names
+/// the crop in errors).
 fn shift_window(
+    transform: &'static str,
     events: &Events,
     start: [i32; 2],
     offset: [i32; 2],
@@ -155,8 +159,8 @@ fn shift_window(
     let mut out = Events::default();
     for i in 0..events.len() {
         if inside(events.x[i], 0) && inside(events.y[i], 1) {
-            let x = coordinate("crop", i, f64::from(i32::from(events.x[i]) - offset[0]))?;
-            let y = coordinate("crop", i, f64::from(i32::from(events.y[i]) - offset[1]))?;
+            let x = coordinate(transform, i, f64::from(i32::from(events.x[i]) - offset[0]))?;
+            let y = coordinate(transform, i, f64::from(i32::from(events.y[i]) - offset[1]))?;
             out.push(events.t[i], x, y, events.p[i]);
         }
     }
@@ -195,7 +199,10 @@ impl Transform for SpatialJitter {
         let a = self.var_x.sqrt();
         let b = if a > 0.0 { self.sigma_xy / a } else { 0.0 };
         let c2 = self.var_y - b * b;
-        if !(self.var_x >= 0.0 && c2 >= 0.0 && c2.is_finite()) {
+        // With var_x = 0 a non-zero covariance has no factor (the matrix is not positive
+        // semi-definite), and a NaN one would pass the checks below.
+        let degenerate = a == 0.0 && self.sigma_xy != 0.0 || !self.sigma_xy.is_finite();
+        if degenerate || !(self.var_x >= 0.0 && c2 >= 0.0 && c2.is_finite()) {
             return Err(setting(
                 "SpatialJitter",
                 "the covariance must be positive semi-definite",

@@ -6,7 +6,7 @@
 //! Each transform is a small value whose [`Transform::apply`] maps a recording to a new one,
 //! drawing any randomness from the caller's seeded ChaCha8 generator (the same seed gives
 //! the same result). The deterministic ones are tested against Tonic's output on the same
-//! events (`tests/tonic_transforms.rs`). Tonic works on a structured array with integer
+//! events (`tests/transforms.rs`, fixtures in `tests/fixtures/tonic_transforms/`). Tonic works on a structured array with integer
 //! fields: where it adds a float to `x`, `y` or `t`, numpy truncates toward zero, and so do
 //! these. A result that [`Events`] cannot hold (a negative timestamp or coordinate, which
 //! Tonic would keep or wrap) is an error naming the transform and event, never clamped.

@@ -419,7 +419,15 @@ impl Reader<'_> {
                 stride: self.pair(&field("stride"))?,
                 padding: self.pair(&field("padding"))?,
                 dilation: self.pair(&field("dilation"))?,
-                groups: self.int(&field("groups"))?.try_into().unwrap_or(0),
+                groups: {
+                    let groups = self.int(&field("groups"))?;
+                    usize::try_from(groups).map_err(|_| {
+                        self.malformed(
+                            &field("groups"),
+                            format!("a group count of at least 0, not {groups}"),
+                        )
+                    })?
+                },
             },
             "Linear" => Node::Linear {
                 weight: self.f32s(&field("weight"))?,

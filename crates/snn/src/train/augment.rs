@@ -118,15 +118,15 @@ enum Geometric {
 
 /// What an augmentation's draws are keyed by.
 #[derive(Debug, Clone, Copy)]
-pub struct Key {
+struct Key {
     /// The run's seed.
-    pub seed: u64,
+    seed: u64,
     /// 1-based epoch.
-    pub epoch: usize,
+    epoch: usize,
     /// 0-based batch within the epoch.
-    pub batch: usize,
-    /// 0-based position in the batch (`u64::MAX` for the batch's CutMix).
-    pub position: u64,
+    batch: usize,
+    /// 0-based position in the batch (`u64::MAX` for the batch's CutMix or EventMix).
+    position: u64,
 }
 
 impl Key {
@@ -365,7 +365,8 @@ fn cutmix(
 /// EventMix over a time-first batch `[T, N, C, H, W]`: per sample, with probability `p`, the
 /// frames under a Gaussian-mixture mask come from another sample (its frames before any
 /// mixing). Returns each sample's other label and own weight λ. A sample or partner without
-/// events is left unmixed (BrainCog's weight would divide by zero).
+/// events, or a mix that would hold no events, is left unmixed (BrainCog's weight would
+/// divide by zero).
 fn eventmix(
     values: &mut [f32],
     labels: &[usize],
@@ -408,7 +409,14 @@ fn eventmix(
         }
         let r1 = events(i, Some(&mask)) / own;
         let r2 = events(other, Some(&mask)) / theirs;
-        let weight = 1.0 - r2 / (1.0 - r1 + r2);
+        // The mixed sample's events in both samples' shares; none (the mask covers all of its
+        // own events and none of the other's) leaves the sample as it was.
+        let total = 1.0 - r1 + r2;
+        if total <= 0.0 {
+            mixed.push((labels[i], 1.0));
+            continue;
+        }
+        let weight = 1.0 - r2 / total;
         for step in 0..t {
             for channel in 0..c {
                 let (to, from) = (at(step, i, channel), at(step, other, channel));

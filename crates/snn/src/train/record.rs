@@ -89,7 +89,7 @@ pub struct TrainConfig {
     pub clip_grad_norm: Option<f64>,
     /// Loss.
     pub loss: LossKind,
-    /// Seeds the initialisation and every epoch's shuffle.
+    /// Seeds the initialisation, every epoch's shuffle and the augmentations.
     pub seed: u64,
     /// The training batches' augmentations ([`Augment`]; none in records without it).
     #[serde(default, skip_serializing_if = "Augment::is_none")]

@@ -132,6 +132,10 @@ fn record(
             ("node", "info"),
         ] => {
             let partial = partials.entry(id.to_string()).or_default();
+            // Errors about a stream point at its first attribute until its type is read.
+            if partial.kind.is_none() && partial.at == 0 {
+                partial.at = at;
+            }
             match key {
                 "sizeX" => partial.size_x = Some((at, text.to_string())),
                 "sizeY" => partial.size_y = Some((at, text.to_string())),
@@ -164,7 +168,14 @@ fn finish(id: &str, partial: Partial) -> Result<Stream, Problem> {
     let size = match (dimension(partial.size_y)?, dimension(partial.size_x)?) {
         (Some(h), Some(w)) => Some((h, w)),
         (None, None) if kind != "EVTS" => None,
-        _ => return Err((at, format!("sizeX and sizeY of event stream {id}"))),
+        _ => {
+            return Err((
+                at,
+                format!(
+                    "both sizeX and sizeY (or, for a stream other than events, neither) of {kind} stream {id}"
+                ),
+            ));
+        }
     };
     Ok(Stream {
         id: id_number,

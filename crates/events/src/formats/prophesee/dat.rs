@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use super::parse_header;
+use super::{parse_header, words};
 use crate::error::{EventsError, Result};
 use crate::formats::sensor::{Collector, SensorRecording};
 
@@ -50,16 +50,9 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<SensorRecording> {
         }
         start += 2;
     }
-    let data = &bytes[start..];
-    if !data.len().is_multiple_of(RECORD) {
-        return Err(EventsError::malformed(
-            path,
-            (start + data.len() / RECORD * RECORD) as u64,
-            format!("a whole {RECORD}-byte record; the file ends inside one"),
-        ));
-    }
-    let mut out = Collector::new(path, header.sensor, FORMAT_RANGE, data.len() / RECORD);
-    for (i, record) in data.chunks_exact(RECORD).enumerate() {
+    let records = words::<RECORD>(bytes, start, path)?;
+    let mut out = Collector::new(path, header.sensor, FORMAT_RANGE, records.len());
+    for (i, record) in records.enumerate() {
         let t = u32::from_le_bytes([record[0], record[1], record[2], record[3]]);
         let d = u32::from_le_bytes([record[4], record[5], record[6], record[7]]);
         let (x, y, p) = (d & 0x3FFF, (d >> 14) & 0x3FFF, (d >> 28) & 1);

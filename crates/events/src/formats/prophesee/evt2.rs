@@ -37,7 +37,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<SensorRecording> {
 
 /// Decodes the words after `header`.
 pub(super) fn decode(bytes: &[u8], header: &Header, path: &Path) -> Result<SensorRecording> {
-    let words = words::<4>(bytes, header, path)?;
+    let words = words::<4>(bytes, header.data_start, path)?;
     let mut out = Collector::new(path, header.sensor, FORMAT_RANGE, words.len());
     let mut time_high = TimeHigh::<28>::default();
     for (i, word) in words.enumerate() {

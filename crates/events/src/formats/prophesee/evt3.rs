@@ -42,7 +42,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<SensorRecording> {
 
 /// Decodes the words after `header`.
 pub(super) fn decode(bytes: &[u8], header: &Header, path: &Path) -> Result<SensorRecording> {
-    let words = words::<2>(bytes, header, path)?;
+    let words = words::<2>(bytes, header.data_start, path)?;
     let mut out = Collector::new(path, header.sensor, FORMAT_RANGE, words.len());
     let (mut y, mut base_x, mut polarity) = (0u64, 0u64, 0u8);
     let (mut time_low, mut time_high) = (0u64, TimeHigh::<12>::default());

@@ -227,18 +227,18 @@ impl<const BITS: u32> TimeHigh<BITS> {
     }
 }
 
-/// The little-endian words of the data after `header`: a whole number of them.
+/// The `N`-byte words or records of the data from byte `start`: a whole number of them.
 pub(crate) fn words<'a, const N: usize>(
     bytes: &'a [u8],
-    header: &Header,
+    start: usize,
     path: &Path,
 ) -> Result<std::slice::ChunksExact<'a, u8>> {
-    let data = &bytes[header.data_start..];
+    let data = &bytes[start..];
     let whole = data.len() - data.len() % N;
     if whole != data.len() {
         return Err(EventsError::malformed(
             path,
-            (header.data_start + whole) as u64,
+            (start + whole) as u64,
             format!("a whole {N}-byte word; the file ends inside one"),
         ));
     }
