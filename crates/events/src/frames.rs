@@ -88,9 +88,8 @@ pub fn segment_bounds(
     if n == 0 {
         return fail("the recording holds no events; there is nothing to integrate".into());
     }
-    let mut bounds = Vec::with_capacity(frames);
-    match split_by {
-        SplitBy::Number => bounds = number_bounds(n, frames),
+    let mut bounds = match split_by {
+        SplitBy::Number => number_bounds(n, frames),
         SplitBy::Time => {
             let (first, last) = (t[0], t[n - 1]);
             if last < first {
@@ -100,33 +99,55 @@ pub fn segment_bounds(
                 ));
             }
             let dt = (last - first) / frames as u64;
-            for i in 0..frames {
-                let start = first + dt * i as u64;
-                let end = start + dt;
-                let inside = |&time: &u64| start <= time && time < end;
-                let left = t.iter().position(inside);
-                let right = t.iter().rposition(inside).map(|j| j + 1);
-                match (left, right, empty) {
-                    (Some(left), Some(right), _) => bounds.push((left, right)),
-                    (_, _, EmptyWindows::Error) => {
-                        return fail(format!(
-                            "split by time into {frames} frames: window {i} ([{start}, {end}) µs) \
-                             holds no event; use fewer frames, split by number, or allow empty \
-                             windows"
-                        ));
-                    }
-                    (_, _, EmptyWindows::Allow) if i + 1 == frames => {
-                        // The last frame takes every event from its window's start onwards.
-                        let left = t.iter().position(|&time| time >= start).unwrap_or(n);
-                        bounds.push((left, left));
-                    }
-                    (_, _, EmptyWindows::Allow) => bounds.push((0, 0)),
-                }
-            }
+            let windows: Vec<(u64, u64)> = (0..frames as u64)
+                .map(|i| (first + dt * i, first + dt * i + dt))
+                .collect();
+            window_bounds(t, &windows, empty, ("event", "µs"), path)?
         }
-    }
+    };
     if let Some(last) = bounds.last_mut() {
         last.1 = n;
+    }
+    Ok(bounds)
+}
+
+/// The index ranges of `windows` (`[start, end)` in the times' unit) over `times`, as
+/// SpikingJelly finds them: from the first to the last index inside the window. A window
+/// without any is an error naming it (`what` the samples are, in `unit`), or with
+/// [`EmptyWindows::Allow`] an empty range (the last one placed at its window's start, so that
+/// the last frame takes everything from there on).
+pub(crate) fn window_bounds<T: PartialOrd + Copy + std::fmt::Display>(
+    times: &[T],
+    windows: &[(T, T)],
+    empty: EmptyWindows,
+    (what, unit): (&str, &str),
+    path: &Path,
+) -> Result<Vec<(usize, usize)>> {
+    let frames = windows.len();
+    let mut bounds = Vec::with_capacity(frames);
+    for (i, &(start, end)) in windows.iter().enumerate() {
+        let inside = |time: &T| start <= *time && *time < end;
+        let left = times.iter().position(inside);
+        let right = times.iter().rposition(inside).map(|j| j + 1);
+        match (left, right, empty) {
+            (Some(left), Some(right), _) => bounds.push((left, right)),
+            (_, _, EmptyWindows::Error) => {
+                return Err(EventsError::integration(
+                    path,
+                    format!(
+                        "split by time into {frames} frames: window {i} ([{start}, {end}) \
+                         {unit}) holds no {what}; use fewer frames, split by number, or allow \
+                         empty windows"
+                    ),
+                ));
+            }
+            (_, _, EmptyWindows::Allow) if i + 1 == frames => {
+                let left = times.iter().position(|time| *time >= start);
+                let left = left.unwrap_or(times.len());
+                bounds.push((left, left));
+            }
+            (_, _, EmptyWindows::Allow) => bounds.push((0, 0)),
+        }
     }
     Ok(bounds)
 }

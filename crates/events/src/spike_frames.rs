@@ -16,7 +16,7 @@ use half::f16;
 
 use crate::error::{EventsError, Result};
 use crate::formats::shd::{SENSOR_SIZE, SpikeTrain, UNITS};
-use crate::frames::{EmptyWindows, Frames, SplitBy, number_bounds};
+use crate::frames::{EmptyWindows, Frames, SplitBy, number_bounds, window_bounds};
 
 /// `frames` count frames of `train` split by `split_by`.
 pub fn integrate_spike_train(
@@ -61,35 +61,11 @@ fn time_bounds(
     let half = |value: f32| f16::from_f32(value);
     let (first, last) = (times[0], times[times.len() - 1]);
     let dt = half(half(last.to_f32() - first.to_f32()).to_f32() / frames as f32);
-    let mut bounds = Vec::with_capacity(frames);
-    for i in 0..frames {
-        let start = half(half(dt.to_f32() * i as f32).to_f32() + first.to_f32());
-        let end = half(start.to_f32() + dt.to_f32());
-        let inside = |time: &f16| start <= *time && *time < end;
-        let left = times.iter().position(inside);
-        let right = times.iter().rposition(inside).map(|j| j + 1);
-        match (left, right, empty) {
-            (Some(left), Some(right), _) => bounds.push((left, right)),
-            (_, _, EmptyWindows::Error) => {
-                return Err(EventsError::integration(
-                    path,
-                    format!(
-                        "split by time into {frames} frames: window {i} ([{start}, {end}) s) \
-                         holds no spike; use fewer frames, split by number, or allow empty \
-                         windows"
-                    ),
-                ));
-            }
-            (_, _, EmptyWindows::Allow) if i + 1 == frames => {
-                // The last frame takes every spike from its window's start onwards.
-                let left = times
-                    .iter()
-                    .position(|t| *t >= start)
-                    .unwrap_or(times.len());
-                bounds.push((left, left));
-            }
-            (_, _, EmptyWindows::Allow) => bounds.push((0, 0)),
-        }
-    }
-    Ok(bounds)
+    let windows: Vec<(f16, f16)> = (0..frames)
+        .map(|i| {
+            let start = half(half(dt.to_f32() * i as f32).to_f32() + first.to_f32());
+            (start, half(start.to_f32() + dt.to_f32()))
+        })
+        .collect();
+    window_bounds(times, &windows, empty, ("spike", "s"), path)
 }

@@ -321,12 +321,10 @@ fn cutmix(
     let mut mixed = Vec::with_capacity(n);
     let mut pastes = Vec::new();
     for i in 0..n {
-        if n < 2 || !rng.random_bool(p) {
+        let Some((other, lambda)) = partner(&mut rng, i, n, p) else {
             mixed.push((labels[i], 1.0));
             continue;
-        }
-        let other = (i + rng.random_range(1..n)) % n;
-        let lambda: f64 = rng.random();
+        };
         let ratio = (1.0 - lambda).sqrt();
         let (cut_h, cut_w) = ((h as f64 * ratio) as usize, (w as f64 * ratio) as usize);
         let (cy, cx) = (rng.random_range(0..h), rng.random_range(0..w));
@@ -362,6 +360,16 @@ fn cutmix(
     mixed
 }
 
+/// Whether sample `i` of a batch of `n` is mixed (probability `p`), and if so with which
+/// other sample and λ ~ U(0, 1): the draws CutMix and EventMix share, in this order.
+fn partner(rng: &mut ChaCha8Rng, i: usize, n: usize, p: f64) -> Option<(usize, f64)> {
+    if n < 2 || !rng.random_bool(p) {
+        return None;
+    }
+    let other = (i + rng.random_range(1..n)) % n;
+    Some((other, rng.random()))
+}
+
 /// EventMix over a time-first batch `[T, N, C, H, W]`: per sample, with probability `p`, the
 /// frames under a Gaussian-mixture mask come from another sample (its frames before any
 /// mixing). Returns each sample's other label and own weight λ. A sample or partner without
@@ -378,14 +386,15 @@ fn eventmix(
     let original = values.to_vec();
     let at =
         |step: usize, sample: usize, channel: usize| ((step * n + sample) * c + channel) * h * w;
+    // The sum of a sample's values, all of them or those under a mask, in one running sum.
     let events = |sample: usize, mask: Option<&[bool]>| -> f64 {
         let mut sum = 0.0f64;
         for step in 0..t {
+            let cells = mask.map(|m| &m[step * h * w..][..h * w]);
             for channel in 0..c {
                 let plane = &original[at(step, sample, channel)..][..h * w];
-                let cells = &mask.map_or(&[][..], |m| &m[step * h * w..][..h * w]);
-                for (i, &v) in plane.iter().enumerate() {
-                    if mask.is_none() || cells[i] {
+                for (k, &v) in plane.iter().enumerate() {
+                    if cells.is_none_or(|cells| cells[k]) {
                         sum += f64::from(v);
                     }
                 }
@@ -395,12 +404,10 @@ fn eventmix(
     };
     let mut mixed = Vec::with_capacity(n);
     for i in 0..n {
-        if n < 2 || !rng.random_bool(p) {
+        let Some((other, lambda)) = partner(&mut rng, i, n, p) else {
             mixed.push((labels[i], 1.0));
             continue;
-        }
-        let other = (i + rng.random_range(1..n)) % n;
-        let lambda: f64 = rng.random();
+        };
         let mask = gaussian_mixture_mask([t, h, w], 1.0 - lambda, &mut rng);
         let (own, theirs) = (events(i, None), events(other, None));
         if own <= 0.0 || theirs <= 0.0 {
