@@ -22,7 +22,7 @@ python="${PYTHON:-$(benches/setup_anchor_env.sh)}"
 
 echo "== GPU tests (CUDA and wgpu)"
 SPIKEFORGE_REQUIRE_GPU=1 cargo test --release -p spikeforge-snn --features cuda,wgpu \
-    --test neuron_fixtures --test fused_vs_reference --test seednet_fixtures gpu
+    --test neuron_fixtures --test fused_vs_reference --test seednet_fixtures --test training gpu
 
 echo "== training speed on the GPU"
 cargo build --release -p spikeforge --features cuda

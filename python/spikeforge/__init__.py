@@ -146,7 +146,8 @@ def train(model: str = "seed-snn", **options: Any) -> dict:
 
     ``model``: a preset (``spikeforge models``) or a network file. Every other option of the
     command is a keyword argument (``dataset="nmnist", root="N-MNIST/", epochs=10,
-    train_samples=1000, out="runs/mine"``); the run folder is ``record["run_dir"]``.
+    train_samples=1000, out="runs/mine"``; ``devices="cuda:0,cuda:1"`` trains data-parallel on
+    two GPUs in a CUDA build); the run folder is ``record["run_dir"]``.
     """
     path = _spikeforge.run_command(["train", *_argv(model=model, **options)])
     return _record(path, "run_dir")

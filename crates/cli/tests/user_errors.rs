@@ -47,3 +47,39 @@ fn report_names_a_folder_that_holds_no_run() {
     );
     std::fs::remove_dir_all(empty).unwrap();
 }
+
+/// `--devices` is checked before any data is read: CUDA devices only, each once, at least two,
+/// and a build with CUDA.
+#[test]
+fn devices_for_data_parallel_training_are_checked_first() {
+    let no_data = std::env::temp_dir().join(format!("spikeforge-no-data-{}", std::process::id()));
+    let refused = |devices: &str| {
+        let output = spikeforge()
+            .args(["train", "--dataset", "cifar10-dvs", "--root"])
+            .arg(&no_data)
+            .args(["--devices", devices])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{devices}: {output:?}");
+        String::from_utf8(output.stderr).unwrap()
+    };
+    assert!(refused("cuda:0,cuda:0").contains("cuda:0 is named twice"));
+    assert!(refused("cuda:0").contains("at least two devices"));
+    assert!(refused("cuda:0,wgpu").contains("`wgpu` is not a CUDA device"));
+    let two = refused("cuda:0,cuda:1");
+    if cfg!(feature = "cuda") {
+        assert!(!two.contains("built without CUDA"), "{two}");
+    } else {
+        assert!(two.contains("built without CUDA"), "{two}");
+    }
+    let both = spikeforge()
+        .args(["train", "--device", "cpu", "--devices", "cuda:0,cuda:1"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        both.status.code(),
+        Some(2),
+        "clap refuses --device with --devices"
+    );
+    assert!(!no_data.exists());
+}

@@ -76,6 +76,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         dir: dir.into(),
         device: Device::flex(),
         device_name: "cpu".into(),
+        replica_devices: Vec::new(),
     };
     for epoch in fit(&run, false, &mut |_| {})?.epochs {
         let rates: Vec<f64> = epoch.test.layers.iter().map(|l| l.rate).collect();

@@ -31,6 +31,8 @@ pub mod bench;
 mod bitmask;
 pub mod conv;
 pub mod conv_head;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 pub mod denormals;
 mod flex;
 pub mod fused;

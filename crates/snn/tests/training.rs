@@ -9,8 +9,8 @@ use burn::tensor::Device;
 use snn::network::{NetworkConfig, NetworkFile};
 use snn::train::data::InMemoryFrames;
 use snn::train::{
-    BEST_CHECKPOINT, DatasetSource, Evaluation, LAST_CHECKPOINT, LossKind, OptimizerSpec, Run,
-    RunRecord, Schedule, TrainConfig, TrainError, fit, load_checkpoint_model,
+    BEST_CHECKPOINT, DatasetSource, Evaluation, LAST_CHECKPOINT, LossKind, OptimizerSpec, Progress,
+    Run, RunRecord, Schedule, TrainConfig, TrainError, fit, load_checkpoint_model,
 };
 
 const SNN: &str = "seed-snn";
@@ -137,6 +137,7 @@ fn run<'a>(
         dir: dir.to_path_buf(),
         device: Device::flex(),
         device_name: "cpu".to_string(),
+        replica_devices: Vec::new(),
     }
 }
 
@@ -494,4 +495,88 @@ fn an_augmented_run_resumes_bit_for_bit_and_records_its_augmentations() {
     for dir in [whole, parts, plain_dir] {
         std::fs::remove_dir_all(dir).unwrap();
     }
+}
+
+#[test]
+fn data_parallel_training_refuses_a_device_named_twice() {
+    let (train, test) = (blobs(8, 1), blobs(4, 2));
+    let dir = scratch("parallel-twice");
+    let mut twice = run(SNN, TrainConfig::default(), &train, &test, &dir);
+    twice.replica_devices = vec![Device::flex()];
+    let error = fit(&twice, false, &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(&error, TrainError::Settings(message) if message.contains("named twice")),
+        "{error}"
+    );
+    assert!(!dir.exists(), "nothing written for refused settings");
+}
+
+/// Data-parallel training on two CUDA devices (burn's NCCL all-reduce) trains like one device:
+/// the first batch's loss (same initial network, same batch, cut in two) agrees to 1e-5, every
+/// batch is trained, and the network learns as well. Runs where a `cuda` build finds two CUDA
+/// devices; elsewhere it skips, saying why.
+#[test]
+fn two_gpus_train_like_one() {
+    let Some([first, second]) = two_cuda_devices() else {
+        return;
+    };
+    let (train, test) = (blobs(256, 1), blobs(64, 2));
+    let config = TrainConfig {
+        epochs: 3,
+        batch_size: 16,
+        ..TrainConfig::default()
+    };
+    let train_on = |replicas: Vec<Device>, name: &str| {
+        let dir = scratch(name);
+        let mut on_gpus = run(SNN, config, &train, &test, &dir);
+        on_gpus.device = first.clone();
+        on_gpus.replica_devices = replicas;
+        let mut losses = Vec::new();
+        let record = fit(&on_gpus, false, &mut |progress| {
+            if let Progress::Batch { loss } = progress {
+                losses.push(loss);
+            }
+        })
+        .unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+        (losses, record.best_test_accuracy)
+    };
+    let (alone, alone_accuracy) = train_on(Vec::new(), "one-gpu");
+    let (parallel, parallel_accuracy) = train_on(vec![second], "two-gpus");
+    assert_eq!(alone.len(), parallel.len(), "batches trained");
+    assert!(
+        (alone[0] - parallel[0]).abs() <= 1e-5 * alone[0].abs(),
+        "first batch: loss {} on one device, {} on two",
+        alone[0],
+        parallel[0]
+    );
+    assert!(
+        parallel_accuracy > 0.5 && parallel_accuracy >= alone_accuracy - 0.15,
+        "best test accuracy {parallel_accuracy} on two devices, {alone_accuracy} on one"
+    );
+}
+
+#[cfg(feature = "cuda")]
+fn two_cuda_devices() -> Option<[Device; 2]> {
+    let opens = |index| {
+        std::panic::catch_unwind(|| {
+            burn::tensor::Tensor::<1>::from_floats([1.0], &Device::cuda(index)).into_data();
+        })
+        .is_ok()
+    };
+    if opens(0) && opens(1) {
+        Some([Device::cuda(0), Device::cuda(1)])
+    } else {
+        eprintln!("SKIPPED: data-parallel training needs two CUDA devices; this machine has fewer");
+        None
+    }
+}
+
+#[cfg(not(feature = "cuda"))]
+fn two_cuda_devices() -> Option<[Device; 2]> {
+    eprintln!(
+        "SKIPPED: data-parallel training runs on CUDA devices: build with `--features cuda` \
+         on a machine with two GPUs"
+    );
+    None
 }

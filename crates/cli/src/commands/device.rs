@@ -1,6 +1,6 @@
 //! `--device`: where a command computes.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use burn::tensor::Device;
 use clap::ValueEnum;
 
@@ -24,19 +24,66 @@ impl DeviceChoice {
                 Device::flex(),
                 format!("cpu (flex, {} threads)", rayon::current_num_threads()),
             )),
-            DeviceChoice::Cuda => cuda(),
+            DeviceChoice::Cuda => cuda(0),
             DeviceChoice::Wgpu => wgpu(),
         }
     }
 }
 
+/// The CUDA device indices that `--devices` names (`cuda:0,cuda:1`): at least two, each once;
+/// an error in a build without CUDA. Opens nothing, so that settings are checked before any
+/// data is read.
+pub fn parse_devices(list: &str) -> Result<Vec<usize>> {
+    let mut indices = Vec::new();
+    for item in list.split(',').map(str::trim) {
+        let index: usize = item
+            .strip_prefix("cuda:")
+            .and_then(|index| index.parse().ok())
+            .with_context(|| {
+                format!(
+                    "--devices: `{item}` is not a CUDA device such as `cuda:1` (data-parallel \
+                     training runs on CUDA devices only)"
+                )
+            })?;
+        ensure!(
+            !indices.contains(&index),
+            "--devices: cuda:{index} is named twice"
+        );
+        indices.push(index);
+    }
+    ensure!(
+        indices.len() >= 2,
+        "--devices needs at least two devices (`cuda:0,cuda:1`); for one, use --device"
+    );
+    ensure!(
+        cfg!(feature = "cuda"),
+        "--devices: this spikeforge was built without CUDA; rebuild it with `--features cuda`"
+    );
+    Ok(indices)
+}
+
+/// `--devices`: the opened devices of a data-parallel run and a name for the run record.
+/// CUDA only: the collectives that sum the replicas' gradients exist in burn's CUDA backend
+/// alone.
+pub fn data_parallel(list: &str) -> Result<(Vec<Device>, String)> {
+    let mut devices = Vec::new();
+    let mut names = Vec::new();
+    for index in parse_devices(list)? {
+        let (device, name) = cuda(index)?;
+        devices.push(device);
+        names.push(name);
+    }
+    Ok((devices, names.join(" + ")))
+}
+
 #[cfg(feature = "cuda")]
-fn cuda() -> Result<(Device, String)> {
-    named("cuda:0", Device::cuda(0))
+fn cuda(index: usize) -> Result<(Device, String)> {
+    snn::cuda::check_runtime().map_err(|why| anyhow::anyhow!("cannot use CUDA: {why}"))?;
+    named(&format!("cuda:{index}"), Device::cuda(index))
 }
 
 #[cfg(not(feature = "cuda"))]
-fn cuda() -> Result<(Device, String)> {
+fn cuda(_index: usize) -> Result<(Device, String)> {
     bail!("this spikeforge was built without CUDA; rebuild it with `--features cuda`")
 }
 

@@ -15,7 +15,7 @@ use snn::train::{
 };
 
 use super::data::{DataArgs, PreparedData, prepare_data};
-use super::device::DeviceChoice;
+use super::device::{self, DeviceChoice};
 use super::model::{ModelSource, NetworkArgs};
 use super::report;
 
@@ -101,6 +101,11 @@ pub struct ExperimentArgs {
     /// Where to compute.
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     pub device: DeviceChoice,
+    /// Data-parallel training on several GPUs, `cuda:0,cuda:1`: one replica of the network per
+    /// device, each batch split between them, gradients summed by NCCL (needs a build with
+    /// `--features cuda`). Batch norms normalise each device's share of a batch.
+    #[arg(long, conflicts_with = "device")]
+    pub devices: Option<String>,
     /// The run folder (default: `runs/<dataset>-<model>-seed<S>`, `runs/compare-<dataset>-seed<S>`).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -146,6 +151,9 @@ impl ExperimentArgs {
     /// Checks every numeric option of the network and the training, before any data is read
     /// or any folder written (the data options: [`prepare_data`], first thing).
     pub fn validate(&self) -> Result<()> {
+        if let Some(list) = &self.devices {
+            device::parse_devices(list)?;
+        }
         let config = self.config();
         config.optimizer.validate().map_err(|problem| {
             anyhow!("{problem} (--lr, --momentum, --nesterov, --weight-decay)")
@@ -326,7 +334,17 @@ pub fn train_one(
     let network = args
         .network
         .network(source, manifest.split.classes.len(), alone)?;
-    let (device, device_name) = args.device.device()?;
+    let (device, device_name, replica_devices) = match &args.devices {
+        Some(list) => {
+            let (mut devices, name) = device::data_parallel(list)?;
+            let first = devices.remove(0);
+            (first, name, devices)
+        }
+        None => {
+            let (device, name) = args.device.device()?;
+            (device, name, Vec::new())
+        }
+    };
     let train_part = CachePart::new(&prepared.cache, Part::Train);
     let test_part = CachePart::new(&prepared.cache, Part::Test);
     let train_subset = args
@@ -352,6 +370,7 @@ pub fn train_one(
         dir: dir.to_path_buf(),
         device,
         device_name,
+        replica_devices,
     };
     let label = source.name.as_str();
     let spiking = run.network.is_spiking();

@@ -12,6 +12,14 @@
 //! the BPTT recursion backwards in time, overwriting `H[t]` with `∂L/∂X[t]` (the spikes
 //! `Θ(H − θ)` and PLIF's `V[t-1]` follow from `H`). So the backward needs no memory beyond its
 //! outputs.
+//!
+//! No fused multiply-add: CubeCL's optimiser rewrites every `a·b + c` whose product has no
+//! other use into one FMA (rounding once), before NVRTC or a Vulkan driver, which may contract
+//! too, sees the kernel. The CPU kernels and SpikingJelly round the product first, and a
+//! potential one ulp off can flip a spike. So every product that meets a sum goes through
+//! [`product`], which multiplies it by `one`, a launch argument equal to 1 that no compiler
+//! can see through: what may still be fused is `FMA(a·b, one, c) = round(round(a·b) + c)`,
+//! the two-rounding result.
 
 use burn::backend::Cube;
 use burn::backend::DType;
@@ -133,9 +141,16 @@ fn surrogate_code(surrogate: &Surrogate) -> (u32, [f32; 3]) {
     }
 }
 
+/// `a · b` rounded to `f32` before it meets a sum, whatever the compilers fuse; `one` is the
+/// launch argument 1 (see the module's documentation).
+#[cube]
+fn product(a: f32, b: f32, one: f32) -> f32 {
+    a * b * one
+}
+
 /// `H[t]` from `V[t-1]` and `X[t]` (the charge equation of `rule`).
 #[cube]
-fn charge(v: f32, x: f32, tau: f32, k: f32, rest: f32, #[comptime] rule: u32) -> f32 {
+fn charge(v: f32, x: f32, tau: f32, k: f32, rest: f32, one: f32, #[comptime] rule: u32) -> f32 {
     let mut h = v + x;
     if comptime![rule == CHARGE_LIF] {
         h = v + (x - (v - rest)) / tau;
@@ -144,10 +159,10 @@ fn charge(v: f32, x: f32, tau: f32, k: f32, rest: f32, #[comptime] rule: u32) ->
         h = v - (v - rest) / tau + x;
     }
     if comptime![rule == CHARGE_PLIF] {
-        h = v + (x - (v - rest)) * k;
+        h = v + product(x - (v - rest), k, one);
     }
     if comptime![rule == CHARGE_PLIF_NO_DECAY_INPUT] {
-        h = v - (v - rest) * k + x;
+        h = v - product(v - rest, k, one) + x;
     }
     h
 }
@@ -164,7 +179,7 @@ fn reset(h: f32, v_threshold: f32, rest: f32, #[comptime] hard_reset: bool) -> f
 
 /// `σ'(x)` of the surrogate `kind`, with the constants of [`surrogate_code`].
 #[cube]
-fn surrogate_slope(x: f32, c0: f32, c1: f32, c2: f32, #[comptime] kind: u32) -> f32 {
+fn surrogate_slope(x: f32, c0: f32, c1: f32, c2: f32, one: f32, #[comptime] kind: u32) -> f32 {
     let mut slope = 0.0f32;
     if comptime![kind == SURROGATE_SIGMOID] {
         let s = 1.0f32 / (1.0f32 + f32::exp(-c0 * x));
@@ -172,10 +187,10 @@ fn surrogate_slope(x: f32, c0: f32, c1: f32, c2: f32, #[comptime] kind: u32) -> 
     }
     if comptime![kind == SURROGATE_ATAN] {
         let z = x * c1;
-        slope = c0 / (1.0f32 + z * z);
+        slope = c0 / (1.0f32 + product(z, z, one));
     }
     if comptime![kind == SURROGATE_PIECEWISE_QUADRATIC] {
-        let inside = f32::max(c0 - c2 * f32::abs(x), 0.0f32);
+        let inside = f32::max(c0 - product(c2, f32::abs(x), one), 0.0f32);
         slope = select(f32::abs(x) > c1, 0.0f32, inside);
     }
     if comptime![kind == SURROGATE_PIECEWISE_EXP] {
@@ -209,6 +224,7 @@ fn forward_kernel(
     out: &mut [f32],
     neurons: usize,
     steps: usize,
+    one: f32,
     v_threshold: f32,
     rest: f32,
     tau: f32,
@@ -224,7 +240,7 @@ fn forward_kernel(
     let leak = k[0];
     let mut v = v0[i];
     for t in 0..steps {
-        let h = charge(v, x[t * neurons + i], tau, leak, rest, charge_rule);
+        let h = charge(v, x[t * neurons + i], tau, leak, rest, one, charge_rule);
         out[t * neurons + i] = select(h >= v_threshold, 1.0f32, 0.0f32);
         v = reset(h, v_threshold, rest, hard_reset);
         if comptime![v_output == V_SEQUENCE] {
@@ -251,6 +267,7 @@ fn backward_kernel(
     grad_k: &mut [f32],
     neurons: usize,
     steps: usize,
+    one: f32,
     v_threshold: f32,
     rest: f32,
     tau: f32,
@@ -273,7 +290,7 @@ fn backward_kernel(
     let leak = k[0];
     let mut v = v0[i];
     for t in 0..steps {
-        let h = charge(v, x[t * neurons + i], tau, leak, rest, charge_rule);
+        let h = charge(v, x[t * neurons + i], tau, leak, rest, one, charge_rule);
         grad_x[t * neurons + i] = h;
         v = reset(h, v_threshold, rest, hard_reset);
     }
@@ -284,15 +301,15 @@ fn backward_kernel(
         let t = steps - 1 - back;
         let at = t * neurons + i;
         let h = grad_x[at];
-        let slope = surrogate_slope(h - v_threshold, c0, c1, c2, surrogate);
+        let slope = surrogate_slope(h - v_threshold, c0, c1, c2, one, surrogate);
         let mut through_spike = slope;
         if comptime![detach_reset] {
             through_spike = 0.0f32;
         }
-        let mut reset_derivative = 1.0f32 - v_threshold * through_spike;
+        let mut reset_derivative = 1.0f32 - product(v_threshold, through_spike, one);
         if comptime![hard_reset] {
             let kept = select(h >= v_threshold, 0.0f32, 1.0f32);
-            reset_derivative = kept + (rest - h) * through_spike;
+            reset_derivative = kept + product(rest - h, through_spike, one);
         }
         let mut external = 0.0f32;
         if comptime![v_output == V_SEQUENCE] {
@@ -302,7 +319,8 @@ fn backward_kernel(
             // The last step's row exists whatever `t`: read it, keep it at the last step only.
             external = select(t == steps - 1, grad_out[steps * neurons + i], 0.0f32);
         }
-        let grad_h = grad_out[at] * slope + (external + carry) * reset_derivative;
+        let grad_h =
+            product(grad_out[at], slope, one) + product(external + carry, reset_derivative, one);
 
         // Split ∂L/∂H into ∂L/∂X and ∂L/∂V[t-1], as `ChargeRule::split_gradient`.
         let mut gx = grad_h;
@@ -315,11 +333,11 @@ fn backward_kernel(
             gv = grad_h - grad_h / tau;
         }
         if comptime![charge_rule == CHARGE_PLIF] {
-            gx = grad_h * leak;
+            gx = product(grad_h, leak, one);
             gv = grad_h - gx;
         }
         if comptime![charge_rule == CHARGE_PLIF_NO_DECAY_INPUT] {
-            gv = grad_h - grad_h * leak;
+            gv = grad_h - product(grad_h, leak, one);
         }
         if comptime![parametric] {
             let mut v_prev = v0[i];
@@ -330,7 +348,7 @@ fn backward_kernel(
             if comptime![charge_rule == CHARGE_PLIF] {
                 k_derivative = x[at] - (v_prev - rest);
             }
-            sum_k += grad_h * k_derivative;
+            sum_k += product(grad_h, k_derivative, one);
         }
         grad_x[at] = gx;
         carry = gv;
@@ -418,6 +436,7 @@ impl NeuronKernels for Cube {
                 out.clone().into_buffer_arg(),
                 layer.neurons,
                 layer.steps,
+                1.0f32,
                 numbers.v_threshold,
                 numbers.rest,
                 numbers.tau,
@@ -463,6 +482,7 @@ impl NeuronKernels for Cube {
                     grad_k.clone().into_buffer_arg(),
                     layer.neurons,
                     layer.steps,
+                    1.0f32,
                     numbers.v_threshold,
                     numbers.rest,
                     numbers.tau,

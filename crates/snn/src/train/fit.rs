@@ -13,6 +13,7 @@ use super::augment::{Augmented, augmented_batch, mixed_targets};
 use super::checkpoint::{Checkpoint, STATE_OFFSET, SectionOffsets};
 use super::clip::clip_grad_norm;
 use super::data::{Batch, FrameSource, batch, epoch_order};
+use super::parallel::{DataParallel, EpochData};
 use super::record::{
     DatasetInfo, DatasetSource, EpochMetrics, Evaluation, LayerRate, ModelInfo, RECORD_VERSION,
     RUN_RECORD, RunRecord, TrainConfig,
@@ -47,8 +48,11 @@ pub struct Run<'a> {
     pub dir: PathBuf,
     /// The device to train on (without autodiff; [`fit`] adds it).
     pub device: Device,
-    /// A name for the device in the record.
+    /// A name for the device(s) in the record.
     pub device_name: String,
+    /// More devices for data-parallel training beside `device` (CUDA; see
+    /// [`DataParallel`]), or none to train on `device` alone.
+    pub replica_devices: Vec<Device>,
 }
 
 /// What [`fit`] reports while it works.
@@ -86,6 +90,12 @@ pub fn fit(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<RunRecord, TrainError> {
     let dataset = check_data(run)?;
+    let parallel = if run.replica_devices.is_empty() {
+        None
+    } else {
+        let devices = std::iter::once(&run.device).chain(&run.replica_devices);
+        Some(DataParallel::new(devices.cloned().collect())?)
+    };
     let device = run.device.clone().autodiff();
     let last_path = run.dir.join(LAST_CHECKPOINT);
     let [_, channels, height, width] = dataset.sample_shape;
@@ -177,15 +187,30 @@ pub fn fit(
     for epoch in record.epochs.len() + 1..=run.config.epochs {
         let started = Instant::now();
         let lr = run.config.schedule.lr(run.config.optimizer.lr(), epoch - 1);
-        let (next, train_loss, train_accuracy, batches) = train_epoch(
-            run,
-            model,
-            &mut optimizer,
-            (epoch, lr),
-            &record.initial_test,
-            &device,
-            progress,
-        )?;
+        let epoch_data = EpochData {
+            source: run.train,
+            config: &run.config,
+            epoch,
+            lr,
+        };
+        let (next, train_loss, train_accuracy, batches) = match &parallel {
+            None => train_epoch(
+                model,
+                &mut optimizer,
+                epoch_data,
+                &record.initial_test,
+                &device,
+                progress,
+            )?,
+            Some(parallel) => train_epoch_parallel(
+                parallel,
+                model,
+                &mut optimizer,
+                epoch_data,
+                &record.initial_test,
+                progress,
+            )?,
+        };
         model = next;
         let train_seconds = started.elapsed().as_secs_f64();
         progress(Progress::Evaluating);
@@ -251,48 +276,92 @@ pub fn fit(
 
 /// One epoch of training; returns the model, mean loss, accuracy and batch count.
 fn train_epoch(
-    run: &Run,
-    mut model: Network,
+    model: Network,
     optimizer: &mut ModuleOptimizer,
-    (epoch, lr): (usize, f64),
+    data: EpochData,
     initial: &Evaluation,
     device: &Device,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(Network, f64, f64, usize), TrainError> {
-    let order = epoch_order(run.train.len(), run.config.seed, epoch - 1);
-    let batches = order.len().div_ceil(run.config.batch_size);
+    let mut model = Some(model);
+    let (loss, accuracy, batches) = each_batch(data, initial, progress, &mut |index, indices| {
+        let seeds = (data.config.seed, data.epoch, index);
+        let augmented = augmented_batch(data.source, indices, &data.config.augment, seeds, device);
+        let current = model.take().expect("the model is back after every step");
+        let step = train_step_augmented(current, optimizer, data.config, data.lr, augmented)?;
+        model = Some(step.model);
+        Ok((step.loss, step.correct))
+    })?;
+    let model = model.expect("the model is back after every step");
+    Ok((model, loss, accuracy, batches))
+}
+
+/// [`train_epoch`] on the replicas of `parallel`; the first replica's network and optimiser
+/// go on.
+fn train_epoch_parallel(
+    parallel: &DataParallel,
+    model: Network,
+    optimizer: &mut ModuleOptimizer,
+    data: EpochData,
+    initial: &Evaluation,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(Network, f64, f64, usize), TrainError> {
+    std::thread::scope(|scope| {
+        let replicas = parallel.replicas(scope, model, optimizer, data);
+        let (loss, accuracy, batches) =
+            each_batch(data, initial, progress, &mut |index, indices| {
+                replicas.step(index, indices)
+            })?;
+        let (model, trained) = replicas.finish()?;
+        *optimizer = trained;
+        Ok((model, loss, accuracy, batches))
+    })
+}
+
+/// A training step's mean loss and the samples it classified right, or why it failed.
+pub(super) type BatchOutcome = Result<(f64, usize), TrainError>;
+
+/// Runs `step` (batch index, samples → [`BatchOutcome`]) on each batch of the
+/// epoch in its seeded order, stopping on non-finite input or a diverging loss; returns the
+/// mean loss, accuracy and batch count.
+fn each_batch(
+    data: EpochData,
+    initial: &Evaluation,
+    progress: &mut dyn FnMut(Progress),
+    step: &mut dyn FnMut(usize, &[usize]) -> BatchOutcome,
+) -> Result<(f64, f64, usize), TrainError> {
+    let EpochData {
+        source,
+        config,
+        epoch,
+        ..
+    } = data;
+    let order = epoch_order(source.len(), config.seed, epoch - 1);
+    let batches = order.len().div_ceil(config.batch_size);
     progress(Progress::EpochStart { epoch, batches });
     let limit = EXPLOSION_FACTOR * initial.loss.max(1.0);
     let (mut loss_sum, mut correct) = (0.0, 0usize);
-    for (index, indices) in order.chunks(run.config.batch_size).enumerate() {
-        let augmented = augmented_batch(
-            run.train,
-            indices,
-            &run.config.augment,
-            (run.config.seed, epoch, index),
-            device,
-        );
-        let step = train_step_augmented(model, optimizer, &run.config, lr, augmented)?;
-        if !step.loss.is_finite()
-            && let Some(sample) = non_finite_sample(run.train, indices)
+    for (index, indices) in order.chunks(config.batch_size).enumerate() {
+        let (loss, right) = step(index, indices)?;
+        if !loss.is_finite()
+            && let Some(sample) = non_finite_sample(source, indices)
         {
             return Err(non_finite_input(sample));
         }
-        if !step.loss.is_finite() || step.loss > limit {
+        if !loss.is_finite() || loss > limit {
             return Err(TrainError::Diverged {
                 epoch,
                 batch: index + 1,
-                loss: step.loss,
+                loss,
                 initial: initial.loss,
             });
         }
-        model = step.model;
-        correct += step.correct;
-        loss_sum += step.loss * indices.len() as f64;
-        progress(Progress::Batch { loss: step.loss });
+        correct += right;
+        loss_sum += loss * indices.len() as f64;
+        progress(Progress::Batch { loss });
     }
     let samples = order.len() as f64;
-    Ok((model, loss_sum / samples, correct as f64 / samples, batches))
+    Ok((loss_sum / samples, correct as f64 / samples, batches))
 }
 
 fn non_finite_input(sample: usize) -> TrainError {
@@ -363,6 +432,22 @@ fn train_step_augmented<M: Classifier>(
     augmented: Augmented,
 ) -> Result<Step<M>, TrainError> {
     let _flush = FlushToZero::begin();
+    let (loss, correct) = batch_loss(&model, config, augmented)?;
+    let value = f64::from(loss.clone().into_scalar::<f32>());
+    Ok(Step {
+        model: descend(model, optimizer, config, lr, loss),
+        loss: value,
+        correct,
+    })
+}
+
+/// The mean loss of `model` on an augmented batch (against its mixed labels when CutMix mixed
+/// them) and the samples it classifies right (by their own labels).
+pub(super) fn batch_loss<M: Classifier>(
+    model: &M,
+    config: &TrainConfig,
+    augmented: Augmented,
+) -> Result<(Tensor<1>, usize), TrainError> {
     let Augmented {
         batch: Batch { frames, labels },
         mixed,
@@ -390,17 +475,22 @@ fn train_step_augmented<M: Classifier>(
         };
         (scores, loss)
     };
-    let correct = count_correct(scores, &labels);
-    let value = f64::from(loss.clone().into_scalar::<f32>());
+    Ok((loss, count_correct(scores, &labels)))
+}
+
+/// Backward pass of `loss`, gradient clipping (when set) and the optimiser's step.
+pub(super) fn descend<M: Classifier>(
+    model: M,
+    optimizer: &mut ModuleOptimizer,
+    config: &TrainConfig,
+    lr: f64,
+    loss: Tensor<1>,
+) -> M {
     let mut grads = GradientsParams::from_grads(loss.backward(), &model);
     if let Some(max_norm) = config.clip_grad_norm {
         clip_grad_norm(&model, &mut grads, max_norm);
     }
-    Ok(Step {
-        model: optimizer.step(lr, model, grads),
-        loss: value,
-        correct,
-    })
+    optimizer.step(lr, model, grads)
 }
 
 /// Loss, accuracy and the activity of every spiking (or ReLU) layer of `model` on all of

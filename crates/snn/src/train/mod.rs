@@ -9,6 +9,7 @@ pub mod data;
 mod fit;
 mod loss;
 mod optimizer;
+mod parallel;
 mod record;
 mod schedule;
 
@@ -25,6 +26,7 @@ pub use fit::{
 };
 pub use loss::LossKind;
 pub use optimizer::OptimizerSpec;
+pub use parallel::DataParallel;
 pub use record::{
     DatasetInfo, DatasetSource, EpochMetrics, Evaluation, LayerRate, ModelInfo, RECORD_VERSION,
     RUN_RECORD, RunRecord, TrainConfig, median,
@@ -66,6 +68,10 @@ pub enum TrainError {
     /// The network refused its input.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// A replica of data-parallel training stopped (its thread panicked, as burn does when a
+    /// device or a collective fails).
+    #[error("data-parallel training: replica {0} stopped; its panic message above says why")]
+    ReplicaLost(usize),
     /// The loss became NaN or exploded.
     #[error(
         "training diverged at epoch {epoch}, batch {batch}: loss {loss:e} (test loss before \

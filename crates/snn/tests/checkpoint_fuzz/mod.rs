@@ -67,6 +67,7 @@ fn real_checkpoint(scratch: &Path) -> PathBuf {
         dir: scratch.join("run"),
         device: Device::flex(),
         device_name: "cpu".to_string(),
+        replica_devices: Vec::new(),
     };
     fit(&run, false, &mut |_| {}).unwrap();
     run.dir.join(LAST_CHECKPOINT)

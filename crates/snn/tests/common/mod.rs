@@ -102,11 +102,13 @@ pub fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
 }
 
 /// The GPU devices the GPU tests run on: one per GPU feature of this build (`wgpu`: the
-/// default adapter, lavapipe on CI; `cuda`: the first NVIDIA GPU) that this machine can open.
+/// default adapter, lavapipe on CI; `cuda`: the first NVIDIA GPU) that this machine can open,
+/// or those of them that `SPIKEFORGE_GPU` names (`cuda`, `wgpu`, `cuda,wgpu`).
 /// A device that cannot be opened is skipped with a note on stderr, unless
 /// `SPIKEFORGE_REQUIRE_GPU` is set (CI installs lavapipe and sets it): then the test fails.
 #[cfg(feature = "cube")]
 pub fn gpu_devices() -> Vec<Device> {
+    let chosen = std::env::var("SPIKEFORGE_GPU").ok();
     let mut candidates = Vec::new();
     #[cfg(feature = "wgpu")]
     candidates.push((
@@ -117,6 +119,7 @@ pub fn gpu_devices() -> Vec<Device> {
     candidates.push(("cuda", Device::cuda(0)));
     candidates
         .into_iter()
+        .filter(|(name, _)| chosen.as_ref().is_none_or(|list| list.split(',').any(|n| n == *name)))
         .filter_map(|(name, device)| {
             let probe = std::panic::catch_unwind(|| {
                 Tensor::<1>::from_floats([1.0], &device).into_data();
