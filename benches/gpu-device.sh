@@ -88,8 +88,15 @@ for pattern in 'libnvrtc.so*' 'libnccl.so*'; do
         -name "$pattern" 2>/dev/null | head -1)
     [ -n "$found" ] && libs="$libs:$(dirname "$found")"
 done
-if [ -z "${CUDA_PATH:-}" ] && [ ! -d /usr/local/cuda ] && command -v nvcc >/dev/null; then
-    CUDA_PATH=$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")
+# The CUDA headers NVRTC compiles with: CUDA_PATH, /usr/local/cuda, nvcc's toolkit, else
+# PyTorch's wheels.
+if [ -z "${CUDA_PATH:-}" ] && [ ! -d /usr/local/cuda ]; then
+    if command -v nvcc >/dev/null; then
+        CUDA_PATH=$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")
+    else
+        header=$(find "$site/nvidia/" -name cuda_fp16.h -path '*include*' 2>/dev/null | head -1)
+        [ -n "$header" ] && CUDA_PATH=$(dirname "$(dirname "$header")")
+    fi
     export CUDA_PATH
 fi
 export LD_LIBRARY_PATH="${libs#:}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -97,8 +104,12 @@ echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH CUDA_PATH=${CUDA_PATH:-}"
 sf="$bin/spikeforge"
 # The tests read their fixtures where they were built (CARGO_MANIFEST_DIR).
 build_root=$(cat .gpu/BUILD_ROOT)
-if [ "$build_root" != "$PWD" ] && [ ! -e "$build_root/crates" ]; then
-    mkdir -p "$(dirname "$build_root")" && ln -sfn "$PWD" "$build_root"
+if [ "$build_root" != "$PWD" ]; then
+    if [ -e "$build_root" ]; then
+        echo "WARNING: $build_root exists here: the tests may not find their fixtures"
+    else
+        mkdir -p "$(dirname "$build_root")" && ln -s "$PWD" "$build_root"
+    fi
 fi
 
 step "the anchor's packages (SpikingJelly 2.0.0, loguru)"

@@ -18,8 +18,10 @@ cd "$(dirname "$0")/.."
 root=$PWD
 limit=$(( 62 * 1024 * 1024 ))    # the device's 64 MiB, with a margin
 
+exclude=$(git rev-parse --git-path info/exclude)
+mkdir -p "$(dirname "$exclude")"
 for d in .gpu .whl .gl; do
-    grep -qxF "/$d/" .git/info/exclude 2>/dev/null || echo "/$d/" >> .git/info/exclude
+    grep -qxF "/$d/" "$exclude" 2>/dev/null || echo "/$d/" >> "$exclude"
 done
 rm -rf .gpu .whl .gl && mkdir -p .gpu/bin .whl .gl
 
@@ -41,20 +43,23 @@ EOF
 
 echo "== build: spikeforge with CUDA and the GPU tests, in one invocation (one feature set)"
 # `--test train_command`, a test of the binary, makes cargo build the binary in the same run.
-exe=$(cargo test --release --workspace --features spikeforge/cuda --no-run \
+artifacts=$(cargo test --release --workspace --features spikeforge/cuda --no-run \
         --test gpu_bundle --test train_command --message-format=json \
   | python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "gpu_bundle" and m.get("executable"):
-        print(m["executable"])')
-if [ ! -x "$exe" ] || [ ! -x target/release/spikeforge ]; then
+    if m.get("reason") == "compiler-artifact" and m.get("executable"):
+        kind = "bin" if m["target"]["kind"] == ["bin"] else "test"
+        print(kind, m["target"]["name"], m["executable"])')
+exe=$(awk '$1 == "test" && $2 == "gpu_bundle" {print $3}' <<< "$artifacts")
+binary=$(awk '$1 == "bin" && $2 == "spikeforge" {print $3}' <<< "$artifacts")
+if [ ! -x "$exe" ] || [ ! -x "$binary" ]; then
     echo "the build produced no executables"; exit 1
 fi
 
 echo "== pack: strip, xz"
 pack() { strip -o ".gpu/bin/$1" "$2"; xz -T2 -6 -f ".gpu/bin/$1"; }
-pack spikeforge target/release/spikeforge
+pack spikeforge "$binary"
 pack gpu_bundle "$exe"
 echo "$root" > .gpu/BUILD_ROOT
 ls -la .gpu/bin
@@ -73,8 +78,8 @@ if [ "${DRY_RUN:-0}" != 1 ]; then
 fi
 
 echo "== what travels: tracked + untracked-not-ignored files, and the carried folders"
-tree=$(git ls-files -z --cached --others --exclude-standard | xargs -0 stat -c %s 2>/dev/null \
-    | awk '{s += $1} END {print s + 0}')
+tree=$( (git ls-files -z --cached --others --exclude-standard | xargs -0 stat -c %s 2>/dev/null \
+    || true) | awk '{s += $1} END {print s + 0}')
 carried=$(du -cb .gpu .whl .gl | tail -1 | cut -f1)
 total=$(( tree + carried ))
 printf 'tree %d MiB + carried %d MiB = %d MiB (limit 64)\n' $(( tree >> 20 )) $(( carried >> 20 )) $(( total >> 20 ))

@@ -34,10 +34,24 @@ pub fn check_runtime() -> Result<(), String> {
             "the CUDA headers that NVRTC compiles the kernels with are missing ({}): set \
              CUDA_PATH to a CUDA toolkit, whose include/ folder holds cuda_fp16.h",
             found.map_or_else(
-                || "no CUDA_PATH, /usr/local/cuda or /opt/cuda".to_string(),
+                || "no CUDA_PATH, /usr/local/cuda, /opt/cuda or /usr/bin/nvcc".to_string(),
                 |path: PathBuf| format!("no cuda_fp16.h in {}", path.display())
             )
         )),
+    }
+}
+
+/// Checks that NCCL, which sums the gradients of data-parallel training, can be loaded.
+pub fn check_nccl() -> Result<(), String> {
+    // SAFETY: as in `check_runtime`; NCCL is what the first all-reduce loads anyway.
+    if unsafe { cudarc::nccl::sys::is_culib_present() } {
+        Ok(())
+    } else {
+        Err(missing_library(
+            "NCCL (libnccl.so.2, which sums the replicas' gradients)",
+            "add the folder of NCCL's library (a system package, or the pip package \
+             nvidia-nccl-cu13) to LD_LIBRARY_PATH",
+        ))
     }
 }
 

@@ -498,17 +498,25 @@ fn an_augmented_run_resumes_bit_for_bit_and_records_its_augmentations() {
 }
 
 #[test]
-fn data_parallel_training_refuses_a_device_named_twice() {
+fn data_parallel_training_refuses_a_device_twice_or_one_without_collectives() {
     let (train, test) = (blobs(8, 1), blobs(4, 2));
-    let dir = scratch("parallel-twice");
-    let mut twice = run(SNN, TrainConfig::default(), &train, &test, &dir);
-    twice.replica_devices = vec![Device::flex()];
-    let error = fit(&twice, false, &mut |_| {}).unwrap_err();
-    assert!(
-        matches!(&error, TrainError::Settings(message) if message.contains("named twice")),
-        "{error}"
+    let dir = scratch("parallel-refused");
+    let refused = |replica: Device, why: &str| {
+        let mut parallel = run(SNN, TrainConfig::default(), &train, &test, &dir);
+        parallel.replica_devices = vec![replica];
+        let error = fit(&parallel, false, &mut |_| {}).unwrap_err();
+        assert!(
+            matches!(&error, TrainError::Settings(message) if message.contains(why)),
+            "{error}"
+        );
+        assert!(!dir.exists(), "nothing written for refused settings");
+    };
+    refused(Device::flex(), "named twice");
+    #[cfg(feature = "wgpu")]
+    refused(
+        Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+        "runs on CUDA devices only",
     );
-    assert!(!dir.exists(), "nothing written for refused settings");
 }
 
 /// Data-parallel training on two CUDA devices (burn's NCCL all-reduce) trains like one device:

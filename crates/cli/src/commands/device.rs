@@ -66,9 +66,13 @@ pub fn parse_devices(list: &str) -> Result<Vec<usize>> {
 /// CUDA only: the collectives that sum the replicas' gradients exist in burn's CUDA backend
 /// alone.
 pub fn data_parallel(list: &str) -> Result<(Vec<Device>, String)> {
+    let indices = parse_devices(list)?;
+    #[cfg(feature = "cuda")]
+    snn::cuda::check_nccl()
+        .map_err(|why| anyhow::anyhow!("cannot train on several GPUs: {why}"))?;
     let mut devices = Vec::new();
     let mut names = Vec::new();
-    for index in parse_devices(list)? {
+    for index in indices {
         let (device, name) = cuda(index)?;
         devices.push(device);
         names.push(name);

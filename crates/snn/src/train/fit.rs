@@ -50,8 +50,9 @@ pub struct Run<'a> {
     pub device: Device,
     /// A name for the device(s) in the record.
     pub device_name: String,
-    /// More devices for data-parallel training beside `device` (CUDA; see
-    /// [`DataParallel`]), or none to train on `device` alone.
+    /// More devices for data-parallel training beside `device`, or none to train on `device`
+    /// alone: CUDA devices (burn's collectives), each training a replica of the network on its
+    /// share of every batch, the gradients summed by NCCL.
     pub replica_devices: Vec<Device>,
 }
 

@@ -26,7 +26,6 @@ pub use fit::{
 };
 pub use loss::LossKind;
 pub use optimizer::OptimizerSpec;
-pub use parallel::DataParallel;
 pub use record::{
     DatasetInfo, DatasetSource, EpochMetrics, Evaluation, LayerRate, ModelInfo, RECORD_VERSION,
     RUN_RECORD, RunRecord, TrainConfig, median,
@@ -68,10 +67,15 @@ pub enum TrainError {
     /// The network refused its input.
     #[error(transparent)]
     Model(#[from] ModelError),
-    /// A replica of data-parallel training stopped (its thread panicked, as burn does when a
-    /// device or a collective fails).
-    #[error("data-parallel training: replica {0} stopped; its panic message above says why")]
-    ReplicaLost(usize),
+    /// A replica of data-parallel training failed (burn panics when a device or a collective
+    /// fails).
+    #[error("data-parallel training: replica {rank} failed: {why}")]
+    ReplicaLost {
+        /// Its rank (0: the first device).
+        rank: usize,
+        /// What happened.
+        why: String,
+    },
     /// The loss became NaN or exploded.
     #[error(
         "training diverged at epoch {epoch}, batch {batch}: loss {loss:e} (test loss before \

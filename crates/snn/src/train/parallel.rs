@@ -8,12 +8,22 @@
 //! device's is the run's network.
 //!
 //! As in PyTorch's `DistributedDataParallel` (without `SyncBatchNorm`), batch normalisation
-//! normalises each share by its own statistics, and the first replica's running statistics are
-//! the ones kept. Collectives exist in burn 0.22's CUDA backend only.
+//! normalises each share by its own statistics. The running statistics are burn's
+//! `RunningState`, which the replicas share (as in burn-train's DDP): each step, every replica
+//! updates them from its share, and the next read averages those updates. With two devices the
+//! average is the same bits on every run; with more, its summation order follows a hash map.
+//! Collectives exist in burn 0.22's CUDA backend only.
+//!
+//! A replica that fails (a panic on its device, say) answers with an error; the others may then
+//! be waiting in a collective that cannot be cancelled, and if they do not answer within
+//! [`STUCK_AFTER`], the process stops with the error rather than hang (the last epoch's
+//! checkpoint stays, for `--resume`).
 
 use std::ops::Range;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::Scope;
+use std::time::Duration;
 
 use burn::module::{Module, ModuleMapper, Param};
 use burn::optim::ModuleOptimizer;
@@ -27,9 +37,13 @@ use super::{TrainConfig, TrainError};
 use crate::denormals::FlushToZero;
 use crate::network::Network;
 
+/// How long the other replicas may take to answer once one has failed.
+const STUCK_AFTER: Duration = Duration::from_secs(60);
+
 /// The devices of a data-parallel run, and burn's collective context over them: created for a
-/// run, it keeps the gradient synchronisation running until dropped.
-pub struct DataParallel {
+/// run, it keeps the gradient synchronisation running until dropped (one per process at a
+/// time: burn keeps one synchronisation server per backend).
+pub(super) struct DataParallel {
     devices: Vec<Device>,
     _context: DistributedContext,
 }
@@ -37,7 +51,7 @@ pub struct DataParallel {
 impl DataParallel {
     /// Data parallelism over `devices` (at least two, all different; CUDA devices, the only
     /// ones with collectives in burn 0.22).
-    pub fn new(devices: Vec<Device>) -> Result<Self, TrainError> {
+    pub(super) fn new(devices: Vec<Device>) -> Result<Self, TrainError> {
         if devices.len() < 2 {
             return Err(TrainError::Settings(format!(
                 "data-parallel training needs at least 2 devices, not {}",
@@ -48,6 +62,14 @@ impl DataParallel {
             if devices[..i].contains(device) {
                 return Err(TrainError::Settings(format!(
                     "device {device:?} is named twice for data-parallel training"
+                )));
+            }
+        }
+        for device in &devices {
+            if !is_cuda(device) {
+                return Err(TrainError::Settings(format!(
+                    "data-parallel training runs on CUDA devices only (burn's collectives), and \
+                     {device:?} is not one or cannot be opened"
                 )));
             }
         }
@@ -95,6 +117,15 @@ impl DataParallel {
     }
 }
 
+/// Whether `device` opens as a device of cubecl's CUDA runtime (which compiles for `ptx_sm…`).
+fn is_cuda(device: &Device) -> bool {
+    let identity = events::panics::quietly(AssertUnwindSafe(|| device.identity()));
+    identity
+        .ok()
+        .flatten()
+        .is_some_and(|identity| identity.fingerprint.starts_with("ptx_"))
+}
+
 /// What every replica needs for an epoch: the training data and settings, the epoch and its
 /// learning rate.
 #[derive(Clone, Copy)]
@@ -111,28 +142,59 @@ struct Job {
     indices: Vec<usize>,
 }
 
+/// A replica's answer to a job: its rank and outcome.
+type Answer = (usize, BatchOutcome);
+
 /// The running replicas of one epoch.
 pub(super) struct Replicas<'scope> {
     jobs: Vec<Sender<Job>>,
-    answers: Receiver<BatchOutcome>,
-    threads: Vec<std::thread::ScopedJoinHandle<'scope, (Network, ModuleOptimizer)>>,
+    answers: Receiver<Answer>,
+    threads: Vec<std::thread::ScopedJoinHandle<'scope, Option<(Network, ModuleOptimizer)>>>,
 }
 
 impl Replicas<'_> {
     /// One training step of every replica on batch `index` (samples `indices`): the batch's
     /// mean loss (the sum of the shares' weighted losses) and the samples classified right.
+    ///
+    /// It waits for every replica before the next batch is sent: burn's synchronisation server
+    /// must see every device's gradients of one step before any of the next.
     pub fn step(&self, index: usize, indices: &[usize]) -> BatchOutcome {
         for (rank, jobs) in self.jobs.iter().enumerate() {
             let job = Job {
                 index,
                 indices: indices.to_vec(),
             };
-            jobs.send(job).map_err(|_| TrainError::ReplicaLost(rank))?;
+            jobs.send(job)
+                .map_err(|_| lost(rank, "its thread has ended"))?;
         }
-        let (mut loss, mut correct) = (0.0, 0);
+        let mut shares = vec![None; self.jobs.len()];
+        let mut failed = None;
         for _ in &self.jobs {
-            let answer = self.answers.recv().map_err(|_| self.lost())?;
-            let (share_loss, share_correct) = answer?;
+            let (rank, outcome) = match failed {
+                None => self
+                    .answers
+                    .recv()
+                    .map_err(|_| lost(0, "no replica answers"))?,
+                Some(_) => match self.answers.recv_timeout(STUCK_AFTER) {
+                    Ok(answer) => answer,
+                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
+                        stop_stuck(failed.expect("an error came"))
+                    }
+                },
+            };
+            match outcome {
+                Ok(share) => shares[rank] = Some(share),
+                Err(error) => {
+                    failed.get_or_insert(error);
+                }
+            }
+        }
+        if let Some(error) = failed {
+            return Err(error);
+        }
+        // In rank order, so that the loss is the same bits on every run.
+        let (mut loss, mut correct) = (0.0, 0);
+        for (share_loss, share_correct) in shares.into_iter().flatten() {
             loss += share_loss;
             correct += share_correct;
         }
@@ -142,19 +204,29 @@ impl Replicas<'_> {
     /// Ends the epoch: the first replica's network and optimiser.
     pub fn finish(self) -> Result<(Network, ModuleOptimizer), TrainError> {
         drop(self.jobs);
-        let mut first = None;
-        for (rank, thread) in self.threads.into_iter().enumerate() {
-            let replica = thread.join().map_err(|_| TrainError::ReplicaLost(rank))?;
-            first.get_or_insert(replica);
+        let mut replicas = self.threads.into_iter().map(|thread| thread.join());
+        match replicas.next() {
+            Some(Ok(Some(first))) => Ok(first),
+            _ => Err(lost(0, "it ended without its network")),
         }
-        Ok(first.expect("at least two replicas"))
     }
+}
 
-    /// The error for an answer that never came: the first replica whose thread has ended.
-    fn lost(&self) -> TrainError {
-        let rank = self.threads.iter().position(|t| t.is_finished());
-        TrainError::ReplicaLost(rank.unwrap_or(0))
+fn lost(rank: usize, why: &str) -> TrainError {
+    TrainError::ReplicaLost {
+        rank,
+        why: why.to_string(),
     }
+}
+
+/// Ends the process after a replica's `error` when the other replicas stay silent: they wait in
+/// a collective that nothing can cancel, and returning would wait for them forever.
+fn stop_stuck(error: TrainError) -> ! {
+    eprintln!(
+        "error: {error}\nthe other data-parallel replicas are waiting in a collective operation \
+         that cannot be cancelled: stopping (the last finished epoch's checkpoint is kept)"
+    );
+    std::process::exit(1)
 }
 
 /// One replica's thread.
@@ -164,13 +236,13 @@ struct Worker<'a> {
     model: Network,
     optimizer: ModuleOptimizer,
     data: EpochData<'a>,
-    replies: Sender<BatchOutcome>,
+    replies: Sender<Answer>,
 }
 
 impl Worker<'_> {
-    /// Trains the replica on its share of each batch it receives, until the jobs end; returns
-    /// the replica.
-    fn run(self, device: &Device, jobs: Receiver<Job>) -> (Network, ModuleOptimizer) {
+    /// Trains the replica on its share of each batch it receives, until the jobs end or a step
+    /// fails; returns the replica (none if a step panicked with it).
+    fn run(self, device: &Device, jobs: Receiver<Job>) -> Option<(Network, ModuleOptimizer)> {
         let Worker {
             rank,
             replicas,
@@ -182,14 +254,23 @@ impl Worker<'_> {
         let device = device.clone().autodiff();
         let mut model = model.fork(&device).map(&mut SyncGradients);
         for job in jobs {
-            let (answer, next) = step((rank, replicas), model, &mut optimizer, data, &job, &device);
+            let outcome = events::panics::quietly(AssertUnwindSafe(|| {
+                step((rank, replicas), model, &mut optimizer, data, &job, &device)
+            }));
+            let (outcome, next) = match outcome {
+                Ok(stepped) => stepped,
+                Err(why) => {
+                    let _ = replies.send((rank, Err(TrainError::ReplicaLost { rank, why })));
+                    return None;
+                }
+            };
             model = next;
-            let failed = answer.is_err();
-            if replies.send(answer).is_err() || failed {
+            let failed = outcome.is_err();
+            if replies.send((rank, outcome)).is_err() || failed {
                 break;
             }
         }
-        (model, optimizer)
+        Some((model, optimizer))
     }
 }
 

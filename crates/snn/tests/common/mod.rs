@@ -109,6 +109,7 @@ pub fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
 #[cfg(feature = "cube")]
 pub fn gpu_devices() -> Vec<Device> {
     let chosen = std::env::var("SPIKEFORGE_GPU").ok();
+    let required = std::env::var_os("SPIKEFORGE_REQUIRE_GPU").is_some();
     let mut candidates = Vec::new();
     #[cfg(feature = "wgpu")]
     candidates.push((
@@ -117,16 +118,25 @@ pub fn gpu_devices() -> Vec<Device> {
     ));
     #[cfg(feature = "cuda")]
     candidates.push(("cuda", Device::cuda(0)));
+    candidates.retain(|(name, _)| {
+        chosen
+            .as_ref()
+            .is_none_or(|list| list.split(',').any(|n| n == *name))
+    });
+    if required && candidates.is_empty() {
+        panic!(
+            "SPIKEFORGE_REQUIRE_GPU is set but this build has no GPU backend that SPIKEFORGE_GPU names"
+        );
+    }
     candidates
         .into_iter()
-        .filter(|(name, _)| chosen.as_ref().is_none_or(|list| list.split(',').any(|n| n == *name)))
         .filter_map(|(name, device)| {
             let probe = std::panic::catch_unwind(|| {
                 Tensor::<1>::from_floats([1.0], &device).into_data();
             });
             match probe {
                 Ok(()) => Some(device),
-                Err(_) if std::env::var_os("SPIKEFORGE_REQUIRE_GPU").is_some() => {
+                Err(_) if required => {
                     panic!("SPIKEFORGE_REQUIRE_GPU is set but the {name} device could not be opened")
                 }
                 Err(_) => {
