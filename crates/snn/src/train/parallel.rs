@@ -177,9 +177,9 @@ impl Replicas<'_> {
                     .map_err(|_| lost(0, "no replica answers"))?,
                 Some(_) => match self.answers.recv_timeout(STUCK_AFTER) {
                     Ok(answer) => answer,
-                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
-                        stop_stuck(failed.expect("an error came"))
-                    }
+                    // Every replica's thread has ended: none is stuck, the error is returned.
+                    Err(RecvTimeoutError::Disconnected) => break,
+                    Err(RecvTimeoutError::Timeout) => stop_stuck(failed.expect("an error came")),
                 },
             };
             match outcome {
